@@ -1,0 +1,92 @@
+"""`python -m localapi` (what `make run` runs): the local API, in the foreground.
+
+HOST, PORT            where to listen (127.0.0.1:3000; PORT=0 picks a free port)
+AWS_ENDPOINT_URL_DYNAMODB
+                      use that store (DynamoDB Local, a real table) instead of
+                      the embedded one; the table must exist there
+--env-vars FILE       per-function overrides, in `sam local --env-vars` format
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from localapi.server import LocalApi
+from localapi.store import LOCAL_CREDENTIALS, EmbeddedDynamoDB
+from localapi.template import TEMPLATE_PATH, Function, SamTemplate
+from localapi.workers import FunctionWorker
+
+
+def _with_overrides(function: Function, env_vars: dict[str, dict[str, str]]) -> Function:
+    """Applies `--env-vars`: `Parameters` to every function, then the function's own block."""
+    overrides = {**env_vars.get("Parameters", {}), **env_vars.get(function.logical_id, {})}
+    known = {name: str(value) for name, value in overrides.items() if name in function.environment}
+    return dataclasses.replace(function, environment={**function.environment, **known})
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="localapi", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
+    parser.add_argument("--template", type=Path, default=TEMPLATE_PATH)
+    parser.add_argument("--env-vars", type=Path, help="JSON file of environment overrides")
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the embedded store's own access log
+    template = SamTemplate(args.template)
+    env_vars = json.loads(args.env_vars.read_text()) if args.env_vars else {}
+
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    environment = {**os.environ, "AWS_REGION": region, "AWS_DEFAULT_REGION": region}
+    store = None
+    if not os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
+        store = EmbeddedDynamoDB(template, region).start()
+        environment.update({**LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL_DYNAMODB": store.endpoint_url})
+
+    functions = [_with_overrides(function, env_vars) for function in template.api_functions()]
+    workers = {function.logical_id: FunctionWorker(function, environment) for function in functions}
+    listener = socket.create_server((args.host, args.port))
+    signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops as cleanly as Ctrl-C
+    try:
+        for worker in workers.values():
+            worker.start()
+        host, port = listener.getsockname()[:2]
+        store_name = (
+            store.endpoint_url + " (embedded, in memory)" if store else environment["AWS_ENDPOINT_URL_DYNAMODB"]
+        )
+        print(f"Local API listening on http://{host}:{port} (store: {store_name})", flush=True)
+        for route in template.routes():
+            print(f"  {route.route_key:<28} -> {route.function_id}", flush=True)
+        config = uvicorn.Config(LocalApi(template.routes(), workers), log_level="warning", access_log=False)
+        uvicorn.Server(config).run(sockets=[listener])  # drains requests on Ctrl-C and SIGTERM
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for worker in workers.values():
+            worker.stop()
+        if store:
+            store.stop()
+        listener.close()
+    print("Local API stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The birthday greeter: the code both Lambda functions deploy."""

@@ -1,0 +1,1 @@
+"""Lambda entry points: wire, resolve, return. No rules live here."""

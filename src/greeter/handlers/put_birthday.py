@@ -1,0 +1,36 @@
+"""PUT /hello/{username}: store a date of birth (204, creates or replaces)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from greeter import service, transport
+from greeter.store import DynamoDBBirthdayStore
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+app = transport.make_resolver()
+store = DynamoDBBirthdayStore.from_environment()
+
+
+@app.put("/hello/<username>")
+def put_birthday(**_raw_path: str) -> Response[None]:
+    # The route regex sees the encoded path; API Gateway's decoded name is the one that counts.
+    body = transport.json_object_body(app.current_event)
+    service.save_birthday(store, transport.path_username(app.current_event), body.get("dateOfBirth"))
+    metrics.add_metric(name="BirthdaysSaved", unit=MetricUnit.Count, value=1)
+    return Response(status_code=204)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

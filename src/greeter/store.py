@@ -1,0 +1,123 @@
+"""Where dates of birth are kept: one DynamoDB table, one call per request.
+
+The adapter turns botocore's failures into two errors the API maps once:
+`StoreUnavailableError` (transient: throttled, unreachable, timed out; the caller
+may retry) and `StoreMisconfiguredError` (the table or its permissions are wrong;
+retrying will not help). Nothing here is called at import.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Protocol
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+CONNECT_TIMEOUT_SECONDS = 0.5
+READ_TIMEOUT_SECONDS = 1.0
+MAX_ATTEMPTS = 2
+"""One try and one retry: with the first backoff (at most 1 s) the worst case
+is 2 x (0.5 + 1.0) + 1 = 4 s, under the functions' 6 s timeout."""
+
+CLIENT_CONFIG = Config(
+    connect_timeout=CONNECT_TIMEOUT_SECONDS,
+    read_timeout=READ_TIMEOUT_SECONDS,
+    retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
+)
+
+TRANSIENT_ERROR_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+    }
+)
+
+
+def worst_case_seconds() -> float:
+    """The longest one store call can take before the adapter gives up."""
+    backoff = sum(float(2**retry) for retry in range(MAX_ATTEMPTS - 1))
+    return MAX_ATTEMPTS * (CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS) + backoff
+
+
+class StoreError(Exception):
+    """The store failed; the message is for the log, never for the caller."""
+
+
+class StoreUnavailableError(StoreError):
+    """Transient: throttled, unreachable or too slow. Worth retrying later."""
+
+
+class StoreMisconfiguredError(StoreError):
+    """Permanent: missing table, denied access, bad request. Retrying won't help."""
+
+
+class BirthdayStore(Protocol):
+    def get(self, key: str) -> date | None: ...
+
+    def put(self, key: str, born: date) -> None: ...
+
+
+class DynamoDBBirthdayStore:
+    """Items are `{username: <lower-case key>, dateOfBirth: YYYY-MM-DD, updatedAt: ISO time}`."""
+
+    KEY = "username"
+
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table_name = table_name
+
+    @classmethod
+    def from_environment(cls) -> DynamoDBBirthdayStore:
+        """Builds the client (no network call); `AWS_ENDPOINT_URL_DYNAMODB` points it elsewhere."""
+        client = boto3.client("dynamodb", config=CLIENT_CONFIG)
+        return cls(client, os.environ["TABLE_NAME"])
+
+    def get(self, key: str) -> date | None:
+        try:
+            response = self._client.get_item(
+                TableName=self._table_name,
+                Key={self.KEY: {"S": key}},
+                ProjectionExpression="dateOfBirth",
+                ConsistentRead=True,
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise _translate(error, "GetItem") from error
+        item = response.get("Item")
+        if item is None:
+            return None
+        return date.fromisoformat(item["dateOfBirth"]["S"])
+
+    def put(self, key: str, born: date) -> None:
+        try:
+            self._client.put_item(
+                TableName=self._table_name,
+                Item={
+                    self.KEY: {"S": key},
+                    "dateOfBirth": {"S": born.isoformat()},
+                    "updatedAt": {"S": datetime.now(UTC).isoformat(timespec="milliseconds")},
+                },
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise _translate(error, "PutItem") from error
+
+
+def _translate(error: ClientError | BotoCoreError, operation: str) -> StoreError:
+    """Classifies a botocore failure; the text names the cause, never a value."""
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "Unknown")
+        if code in TRANSIENT_ERROR_CODES:
+            return StoreUnavailableError(f"DynamoDB {operation} failed: {code}")
+        return StoreMisconfiguredError(f"DynamoDB {operation} failed: {code}")
+    if isinstance(error, BotocoreConnectionError | HTTPClientError):
+        return StoreUnavailableError(f"DynamoDB {operation} failed: {type(error).__name__}")
+    return StoreMisconfiguredError(f"DynamoDB {operation} failed: {type(error).__name__}")

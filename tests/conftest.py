@@ -1,0 +1,85 @@
+"""Shared fixtures. Nothing here reaches AWS: moto answers, with fake credentials."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+import moto  # imported before boto3 clients exist, so moto can intercept every client
+import pytest
+
+from localapi.template import SamTemplate
+from tests.support.local_api import LocalApiProcess
+
+TABLE_NAME = "BirthdaysTable"
+
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_REGION": "eu-west-1",
+        "TABLE_NAME": TABLE_NAME,
+        "POWERTOOLS_SERVICE_NAME": "greeter",
+        "POWERTOOLS_METRICS_NAMESPACE": "BirthdayGreeter",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+)
+os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
+os.environ.pop("AWS_PROFILE", None)
+
+
+@pytest.fixture(scope="session")
+def template() -> SamTemplate:
+    return SamTemplate()
+
+
+@pytest.fixture
+def dynamodb(template: SamTemplate) -> Iterator[Any]:
+    """A moto DynamoDB with the table built from template.yaml's key schema."""
+    with moto.mock_aws():
+        import boto3
+
+        client = boto3.client("dynamodb")
+        client.create_table(**template.create_table_request(TABLE_NAME))
+        yield client
+
+
+@pytest.fixture
+def put_handler(dynamodb: Any) -> ModuleType:
+    from greeter.handlers import put_birthday
+
+    return put_birthday
+
+
+@pytest.fixture
+def get_handler(dynamodb: Any) -> ModuleType:
+    from greeter.handlers import get_greeting
+
+    return get_greeting
+
+
+@pytest.fixture
+def lambda_context() -> Any:
+    class Context:
+        function_name = "test"
+        memory_limit_in_mb = 256
+        invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:test"
+        aws_request_id = "00000000-0000-0000-0000-000000000000"
+
+        @staticmethod
+        def get_remaining_time_in_millis() -> int:
+            return 6000
+
+    return Context()
+
+
+@pytest.fixture(scope="session")
+def local_api() -> Iterator[LocalApiProcess]:
+    """The local API as `make run` starts it, on a free port, for the whole session."""
+    process = LocalApiProcess()
+    yield process
+    process.stop()

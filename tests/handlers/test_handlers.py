@@ -1,0 +1,284 @@
+"""The real Lambda handlers, fed the events in events/, against a moto table built from template.yaml."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+import time_machine
+from botocore.stub import Stubber
+
+from greeter.store import DynamoDBBirthdayStore
+from tests.conftest import TABLE_NAME
+from tests.support.events import for_user, load_event, with_body
+
+TODAY = "2024-02-28T23:59:59Z"
+
+
+@pytest.fixture(autouse=True)
+def frozen_today() -> Iterator[None]:
+    with time_machine.travel(TODAY, tick=False):
+        yield
+
+
+def call(handler: ModuleType, event: dict[str, Any], context: Any) -> tuple[int, dict[str, str], Any]:
+    response = handler.lambda_handler(event, context)
+    headers = {name.lower(): value for name, value in (response.get("headers") or {}).items()}
+    body = json.loads(response["body"]) if response.get("body") else None
+    return response["statusCode"], headers, body
+
+
+def stored_item(dynamodb: Any, key: str) -> dict[str, Any] | None:
+    item: dict[str, Any] | None = dynamodb.get_item(TableName=TABLE_NAME, Key={"username": {"S": key}}).get("Item")
+    return item
+
+
+def test_put_stores_the_normalised_key_and_iso_date(
+    put_handler: ModuleType, dynamodb: Any, lambda_context: Any
+) -> None:
+    status, _, body = call(put_handler, load_event("put_birthday.json"), lambda_context)
+    assert (status, body) == (204, None)
+    item = stored_item(dynamodb, "alice")
+    assert item is not None
+    assert item["dateOfBirth"] == {"S": "1990-05-10"}
+    assert item["updatedAt"]["S"].startswith("2024-02-28T23:59:59")
+    assert set(item) == {"username", "dateOfBirth", "updatedAt"}
+
+
+def test_put_then_get_greets_with_days_left(
+    put_handler: ModuleType, get_handler: ModuleType, lambda_context: Any
+) -> None:
+    call(put_handler, load_event("put_birthday.json"), lambda_context)
+    status, headers, body = call(get_handler, load_event("get_greeting.json"), lambda_context)
+    assert status == 200
+    assert headers["content-type"] == "application/json"
+    assert body == {"message": "Hello, Alice! Your birthday is in 72 day(s)"}  # 2024 holds 29 February
+
+
+def test_identity_is_case_insensitive_and_greeting_echoes_the_get_spelling(
+    put_handler: ModuleType, get_handler: ModuleType, lambda_context: Any
+) -> None:
+    call(put_handler, load_event("put_birthday.json"), lambda_context)  # PUT /hello/Alice
+    status, _, body = call(get_handler, load_event("get_greeting_lowercase.json"), lambda_context)
+    assert status == 200
+    assert body["message"].startswith("Hello, alice! ")
+
+
+def test_put_replaces_an_earlier_date(put_handler: ModuleType, dynamodb: Any, lambda_context: Any) -> None:
+    call(put_handler, load_event("put_birthday.json"), lambda_context)
+    event = with_body(load_event("put_birthday.json"), '{"dateOfBirth": "2000-02-29"}')
+    assert call(put_handler, event, lambda_context)[0] == 204
+    assert stored_item(dynamodb, "alice")["dateOfBirth"] == {"S": "2000-02-29"}  # type: ignore[index]
+
+
+def test_born_on_29_february_is_greeted_on_the_day_in_a_leap_year(
+    put_handler: ModuleType, get_handler: ModuleType, lambda_context: Any
+) -> None:
+    call(put_handler, with_body(load_event("put_birthday.json"), '{"dateOfBirth": "2000-02-29"}'), lambda_context)
+    assert call(get_handler, load_event("get_greeting.json"), lambda_context)[2] == {
+        "message": "Hello, Alice! Your birthday is in 1 day(s)"
+    }
+    with time_machine.travel("2024-02-29T00:00:01Z", tick=False):
+        assert call(get_handler, load_event("get_greeting.json"), lambda_context)[2] == {
+            "message": "Hello, Alice! Happy birthday!"
+        }
+
+
+def test_base64_body_without_content_type_is_accepted(
+    put_handler: ModuleType, dynamodb: Any, lambda_context: Any
+) -> None:
+    status, _, _ = call(put_handler, load_event("put_birthday_base64.json"), lambda_context)
+    assert status == 204
+    assert stored_item(dynamodb, "alice") is not None
+
+
+@pytest.mark.parametrize(
+    ("event_name", "status"),
+    [
+        ("put_invalid_date.json", 400),
+        ("put_invalid_username.json", 400),
+        ("put_wrong_content_type.json", 415),
+    ],
+)
+def test_refused_puts_answer_json_and_store_nothing(
+    put_handler: ModuleType, dynamodb: Any, lambda_context: Any, event_name: str, status: int
+) -> None:
+    got, headers, body = call(put_handler, load_event(event_name), lambda_context)
+    assert got == status
+    assert headers["content-type"] == "application/json"
+    assert isinstance(body["message"], str)
+    assert body["message"]
+    assert dynamodb.scan(TableName=TABLE_NAME)["Count"] == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status"),
+    [
+        ("", "application/json", 400),
+        ("not json", "application/json", 400),
+        ("[]", "application/json", 400),
+        ('"1990-05-10"', "application/json", 400),
+        ("null", "application/json", 400),
+        ("{}", "application/json", 400),
+        ('{"dateofbirth": "1990-05-10"}', "application/json", 400),
+        ('{"dateOfBirth": null}', "application/json", 400),
+        ('{"dateOfBirth": 19900510}', "application/json", 400),
+        ('{"dateOfBirth": ["1990-05-10"]}', "application/json", 400),
+        ('{"dateOfBirth": "2024-02-28"}', "application/json", 400),  # today
+        ('{"dateOfBirth": "2024-02-29"}', "application/json", 400),  # tomorrow
+        ('{"dateOfBirth": "1990-05-10"}', "text/plain", 415),
+        ('{"dateOfBirth": "1990-05-10"}', "application/x-www-form-urlencoded", 415),
+        ('{"dateOfBirth": "1990-05-10"}', "application/jsonx", 415),
+        ('{"dateOfBirth": "1990-05-10", "extra": "' + "x" * 4096 + '"}', "application/json", 413),
+        ('{"dateOfBirth": "1990-05-10"}', "application/json; charset=utf-8", 204),
+        ('{"dateOfBirth": "1990-05-10"}', "application/merge-patch+json", 204),
+        ('{"dateOfBirth": "1990-05-10"}', "APPLICATION/JSON", 204),
+        ('{"dateOfBirth": "1990-05-10"}', None, 204),
+        ('{"dateOfBirth": "1990-05-10", "nickname": "Al"}', "application/json", 204),
+    ],
+)
+def test_put_body_rules(
+    put_handler: ModuleType,
+    dynamodb: Any,
+    lambda_context: Any,
+    body: str,
+    content_type: str | None,
+    status: int,
+) -> None:
+    event = with_body(load_event("put_birthday.json"), body, content_type)
+    got, headers, answer = call(put_handler, event, lambda_context)
+    assert got == status
+    stored = dynamodb.scan(TableName=TABLE_NAME)["Count"]
+    if status == 204:
+        assert stored == 1
+    else:
+        assert stored == 0
+        assert headers["content-type"] == "application/json"
+        assert answer["message"]
+
+
+def test_body_limit_applies_to_the_decoded_base64_body(put_handler: ModuleType, lambda_context: Any) -> None:
+    at_limit = '{"dateOfBirth": "1990-05-10", "pad": "' + "x" * (4096 - 40) + '"}'
+    assert len(at_limit) == 4096
+    for body, status in ((at_limit, 204), (at_limit + " ", 413)):
+        event = load_event("put_birthday_base64.json")
+        event["body"] = base64.b64encode(body.encode()).decode()
+        assert call(put_handler, event, lambda_context)[0] == status
+
+
+def test_invalid_base64_is_a_400(put_handler: ModuleType, lambda_context: Any) -> None:
+    event = load_event("put_birthday_base64.json")
+    event["body"] = "%%%not-base64%%%"
+    assert call(put_handler, event, lambda_context)[0] == 400
+
+
+def test_get_unknown_user_is_404_with_json(get_handler: ModuleType, lambda_context: Any) -> None:
+    status, headers, body = call(get_handler, load_event("get_greeting.json"), lambda_context)
+    assert status == 404
+    assert headers["content-type"] == "application/json"
+    assert body["message"] == "no date of birth is stored for Alice"
+    assert body["requestId"] == "Bk2XwhXBoAMEJHw="
+
+
+def test_get_invalid_username_is_400_not_404(get_handler: ModuleType, lambda_context: Any) -> None:
+    assert call(get_handler, load_event("get_invalid_username.json"), lambda_context)[0] == 400
+
+
+@pytest.mark.parametrize(
+    ("username", "raw"), [("Al ce", "/hello/Al%20ce"), ('a"b', "/hello/a%22b"), ("a`b", "/hello/a`b")]
+)
+def test_get_refuses_names_the_route_regex_does_not_match(
+    get_handler: ModuleType, lambda_context: Any, username: str, raw: str
+) -> None:
+    status, _, body = call(get_handler, for_user(load_event("get_greeting.json"), username, raw), lambda_context)
+    assert status == 400
+    assert "ASCII letters" in body["message"]
+
+
+def test_percent_encoded_letters_are_decoded_by_api_gateway(
+    put_handler: ModuleType, get_handler: ModuleType, lambda_context: Any
+) -> None:
+    call(put_handler, load_event("put_birthday.json"), lambda_context)
+    event = for_user(load_event("get_greeting.json"), "Alice", raw_path="/hello/%41lice")
+    assert call(get_handler, event, lambda_context)[:1] == (200,)
+
+
+@pytest.mark.parametrize("method", ["DELETE", "POST", "PATCH", "HEAD", "OPTIONS"])
+def test_other_methods_are_405_with_allow(get_handler: ModuleType, lambda_context: Any, method: str) -> None:
+    event = load_event("delete_method_not_allowed.json")
+    event["requestContext"]["http"]["method"] = method
+    status, headers, body = call(get_handler, event, lambda_context)
+    assert status == 405
+    assert headers["allow"] == "GET, PUT"
+    assert body["message"]
+
+
+def _stubbed_store(module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Stubber:
+    client = boto3.client("dynamodb")
+    monkeypatch.setattr(module, "store", DynamoDBBirthdayStore(client, TABLE_NAME))
+    stubber = Stubber(client)
+    stubber.activate()
+    return stubber
+
+
+@pytest.mark.parametrize(
+    "code", ["ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"]
+)
+def test_throttled_store_is_503_with_retry_after(
+    get_handler: ModuleType, lambda_context: Any, monkeypatch: pytest.MonkeyPatch, code: str
+) -> None:
+    stubber = _stubbed_store(get_handler, monkeypatch)
+    stubber.add_client_error("get_item", service_error_code=code, http_status_code=400)
+    status, headers, body = call(get_handler, load_event("get_greeting.json"), lambda_context)
+    assert status == 503
+    assert headers["retry-after"] == "1"
+    assert code not in json.dumps(body)
+    assert "Traceback" not in json.dumps(body)
+
+
+def test_missing_table_is_500_without_details(
+    put_handler: ModuleType, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stubber = _stubbed_store(put_handler, monkeypatch)
+    stubber.add_client_error("put_item", service_error_code="ResourceNotFoundException", http_status_code=400)
+    status, _, body = call(put_handler, load_event("put_birthday.json"), lambda_context)
+    assert status == 500
+    assert body["message"] == "internal error"
+
+
+def test_unexpected_error_is_500_with_generic_message(
+    get_handler: ModuleType, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Broken:
+        def get(self, key: str) -> None:
+            raise RuntimeError("secret detail")
+
+    monkeypatch.setattr(get_handler, "store", Broken())
+    status, _, body = call(get_handler, load_event("get_greeting.json"), lambda_context)
+    assert status == 500
+    assert body["message"] == "internal error"
+    assert "secret detail" not in json.dumps(body)
+
+
+def _count_dynamodb_calls(module: ModuleType) -> list[str]:
+    calls: list[str] = []
+    module.store._client.meta.events.register(
+        "before-call.dynamodb.*", lambda model, **_: calls.append(model.name), unique_id=f"count-{id(calls)}"
+    )
+    return calls
+
+
+def test_one_get_item_per_get_and_one_put_item_per_put(
+    put_handler: ModuleType, get_handler: ModuleType, lambda_context: Any
+) -> None:
+    put_calls = _count_dynamodb_calls(put_handler)
+    get_calls = _count_dynamodb_calls(get_handler)
+    call(put_handler, load_event("put_birthday.json"), lambda_context)
+    call(get_handler, load_event("get_greeting.json"), lambda_context)
+    assert put_calls == ["PutItem"]
+    assert get_calls == ["GetItem"]
