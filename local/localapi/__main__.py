@@ -27,11 +27,32 @@ from localapi.template import TEMPLATE_PATH, Function, SamTemplate
 from localapi.workers import FunctionWorker
 
 
-def _with_overrides(function: Function, env_vars: dict[str, dict[str, str]]) -> Function:
-    """Applies `--env-vars`: `Parameters` to every function, then the function's own block."""
+def _resolved(function: Function, shell: dict[str, str], env_vars: dict[str, dict[str, str]]) -> Function:
+    """Each declared variable as `sam local` resolves it: template < shell < `--env-vars` file.
+
+    As in `sam local`, only variables the template declares can be overridden.
+    """
     overrides = {**env_vars.get("Parameters", {}), **env_vars.get(function.logical_id, {})}
-    known = {name: str(value) for name, value in overrides.items() if name in function.environment}
-    return dataclasses.replace(function, environment={**function.environment, **known})
+    environment = {
+        name: str(overrides.get(name, shell.get(name, value))) for name, value in function.environment.items()
+    }
+    return dataclasses.replace(function, environment=environment)
+
+
+def _keep_monotonic_clock_real() -> None:
+    """Under libfaketime, re-exec once with DONT_FAKE_MONOTONIC=1 (same pid, same pipes).
+
+    A frozen fake clock (`FAKETIME="2024-02-29 12:00:00"`) also freezes
+    CLOCK_MONOTONIC unless told otherwise, and asyncio's timers would never
+    fire: the server would serve but never finish shutting down. "Today" stays
+    faked for the functions; only timeouts keep real time.
+    """
+    if "faketime" in os.environ.get("LD_PRELOAD", "") and os.environ.get("DONT_FAKE_MONOTONIC") != "1":
+        os.execve(  # noqa: S606 - the same interpreter and arguments, one variable added
+            sys.executable,
+            [sys.executable, "-m", "localapi", *sys.argv[1:]],
+            {**os.environ, "DONT_FAKE_MONOTONIC": "1"},
+        )
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -47,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--template", type=Path, default=TEMPLATE_PATH)
     parser.add_argument("--env-vars", type=Path, help="JSON file of environment overrides")
     args = parser.parse_args(argv)
+    _keep_monotonic_clock_real()
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the embedded store's own access log
@@ -60,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         store = EmbeddedDynamoDB(template, region).start()
         environment.update({**LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL_DYNAMODB": store.endpoint_url})
 
-    functions = [_with_overrides(function, env_vars) for function in template.api_functions()]
+    functions = [_resolved(function, environment, env_vars) for function in template.api_functions()]
     workers = {function.logical_id: FunctionWorker(function, environment) for function in functions}
     listener = socket.create_server((args.host, args.port))
     signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops as cleanly as Ctrl-C

@@ -52,11 +52,6 @@ def _serve(connection: Connection, function: Function, environment: dict[str, st
     os.environ.clear()
     os.environ.update(environment)
     sys.path.insert(0, str(function.code_uri))
-    fake_time = os.environ.get("LOCAL_API_FAKE_TIME")
-    if fake_time:  # run the functions at another "today" (local only; see README)
-        import time_machine
-
-        time_machine.travel(fake_time, tick=True).start()
     module_name, _, attribute = function.handler.rpartition(".")
     handler = getattr(importlib.import_module(module_name), attribute)
     arn = f"arn:aws:lambda:{environment['AWS_REGION']}:123456789012:function:{function.logical_id}"
@@ -91,7 +86,7 @@ class FunctionWorker:
         self.function = function
         self._environment = {
             **environment,
-            **function.environment,
+            **function.environment,  # already resolved against `environment` (see __main__)
             "AWS_LAMBDA_FUNCTION_NAME": function.logical_id,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb),
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
