@@ -303,6 +303,17 @@ def test_only_cloudformation_may_be_handed_the_deployment_role(pipeline_template
         assert "iam:PassedToService" in statement["Condition"]["StringEquals"]
 
 
+def test_verification_may_start_only_state_machines_the_deployment_creates(pipeline_template: dict[str, Any]) -> None:
+    statements = {(role, s.get("Sid")): s for role, s in _role_statements(pipeline_template)}
+    start = statements[("VerifyDeploymentRole", "RunTheApplicationsSmokeTests")]
+    manage = statements[("CloudFormationDeployRole", "ManageSmokeTestStateMachine")]
+    assert start["Action"] == "states:StartSyncExecution"
+    assert start["Resource"] == manage["Resource"]
+    for arn in map(_sub_text, start["Resource"]):
+        name = arn.rsplit(":stateMachine:", 1)[1]
+        assert name in {"SmokeTestStateMachine-*", "${ApplicationName}-staging-*", "${ApplicationName}-prod-*"}
+
+
 def test_deployment_role_attaches_only_the_managed_policies_sam_uses(pipeline_template: dict[str, Any]) -> None:
     statements = {s["Sid"]: s for role, s in _role_statements(pipeline_template) if role == "CloudFormationDeployRole"}
     attach = statements["AttachOnlySamManagedPolicies"]
@@ -325,7 +336,7 @@ def test_template_configuration_names_the_environment(pipeline_template: dict[st
     assert configuration["Parameters"]["Environment"] == environment
     assert configuration["Parameters"]["DeploymentType"] == "Canary10Percent5Minutes"
     assert configuration["Tags"] == {
-        # The deployment and verification roles are scoped by this tag.
+        # Every resource of both stacks carries the pipeline's application name.
         "Application": pipeline_template["Parameters"]["ApplicationName"]["Default"],
         "Environment": environment,
     }
