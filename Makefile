@@ -46,7 +46,7 @@ run: $(STAMP) ## Start the local API at http://$(HOST):$(PORT) with an embedded 
 	HOST=$(HOST) PORT=$(PORT) $(PY) -m localapi
 
 .PHONY: test
-test: $(STAMP) lint typecheck cfn-lint sam-validate pytest ## Every check: ruff, mypy, cfn-lint, sam validate, pytest
+test: $(STAMP) lint typecheck cfn-lint sam-validate pytest cfn-lint-pipeline ## Every check: ruff, mypy, cfn-lint, sam validate, pytest
 
 .PHONY: lint
 lint: $(STAMP) ## ruff (lint and format check)
@@ -72,7 +72,7 @@ sam-validate: $(STAMP) ## sam validate --lint (offline, no credentials)
 
 .PHONY: pytest
 pytest: $(STAMP) ## The test suite (unit, handler, template, integration over HTTP)
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 .PHONY: build
 build: $(STAMP) ## sam build (python3.13, arm64) into .aws-sam/
@@ -88,3 +88,8 @@ sam-local: ## sam local start-api against DynamoDB Local (needs a Docker engine)
 .PHONY: clean
 clean: ## Remove build output, caches and reports (keeps .venv)
 	rm -rf .aws-sam reports .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+# --- pipeline ---
+.PHONY: cfn-lint-pipeline
+cfn-lint-pipeline: $(STAMP) ## cfn-lint on pipeline.yaml (the CodePipeline stack an operator deploys once)
+	$(BIN)/cfn-lint pipeline.yaml
