@@ -22,7 +22,7 @@ PORT ?= 3000
 
 .PHONY: help
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(STAMP): requirements/dev.txt .python-version
 	@python=$$(PATH="$(SYSTEM_PATH)"; command -v python$(PYTHON_VERSION) || command -v python3 || true); \
@@ -34,7 +34,7 @@ $(STAMP): requirements/dev.txt .python-version
 	touch $@
 
 .PHONY: venv
-venv: $(STAMP) ## Create or refresh .venv (Python $(PYTHON_VERSION), pinned and hashed)
+venv: $(STAMP) ## Create or refresh .venv (Python from .python-version, pinned and hashed)
 
 .PHONY: lock
 lock: $(STAMP) ## Re-pin requirements/dev.txt (with hashes) from requirements/dev.in
@@ -42,8 +42,8 @@ lock: $(STAMP) ## Re-pin requirements/dev.txt (with hashes) from requirements/de
 	  --custom-compile-command "make lock" -o requirements/dev.txt
 
 .PHONY: run
-run: $(STAMP) ## Start the local API at http://$(HOST):$(PORT) with an embedded DynamoDB
-	HOST=$(HOST) PORT=$(PORT) $(PY) -m localapi
+run: $(STAMP) ## Start the local API (HOST, PORT; FAKETIME="2024-02-29 12:00:00" to run at another date)
+	HOST=$(HOST) PORT=$(PORT) $(PY) -m localapi $(if $(FAKETIME),--faketime "$(FAKETIME)")
 
 .PHONY: test
 test: $(STAMP) lint typecheck cfn-lint sam-validate pytest cfn-lint-pipeline ## Every check: ruff, mypy, cfn-lint, sam validate, pytest

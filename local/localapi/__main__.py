@@ -39,20 +39,28 @@ def _resolved(function: Function, shell: dict[str, str], env_vars: dict[str, dic
     return dataclasses.replace(function, environment=environment)
 
 
-def _keep_monotonic_clock_real() -> None:
-    """Under libfaketime, re-exec once with DONT_FAKE_MONOTONIC=1 (same pid, same pipes).
+def _reexec_for_faked_time(faketime: str | None) -> None:
+    """Re-exec once (same pid, same pipes) when the clock is, or should be, faked by libfaketime.
 
-    A frozen fake clock (`FAKETIME="2024-02-29 12:00:00"`) also freezes
-    CLOCK_MONOTONIC unless told otherwise, and asyncio's timers would never
-    fire: the server would serve but never finish shutting down. "Today" stays
-    faked for the functions; only timeouts keep real time.
+    `--faketime` runs the API at another "today" (`make run FAKETIME=...`).
+    Under libfaketime, a frozen clock (`FAKETIME="2024-02-29 12:00:00"`) also
+    freezes CLOCK_MONOTONIC unless DONT_FAKE_MONOTONIC=1, and asyncio's timers
+    would never fire: the server would serve but never finish shutting down.
+    "Today" stays faked for the functions; only timeouts keep real time.
     """
-    if "faketime" in os.environ.get("LD_PRELOAD", "") and os.environ.get("DONT_FAKE_MONOTONIC") != "1":
-        os.execve(  # noqa: S606 - the same interpreter and arguments, one variable added
-            sys.executable,
-            [sys.executable, "-m", "localapi", *sys.argv[1:]],
-            {**os.environ, "DONT_FAKE_MONOTONIC": "1"},
-        )
+    environment = dict(os.environ)
+    if faketime:
+        import libfaketime
+
+        _, preload = libfaketime.get_reload_information()
+        environment.update({**preload, "FAKETIME": faketime})
+    if "faketime" in environment.get("LD_PRELOAD", ""):
+        environment["DONT_FAKE_MONOTONIC"] = "1"
+    if environment != dict(os.environ):
+        arguments = [argument for argument in sys.argv[1:] if not argument.startswith("--faketime")]
+        if faketime and faketime in arguments:
+            arguments.remove(faketime)
+        os.execve(sys.executable, [sys.executable, "-m", "localapi", *arguments], environment)  # noqa: S606
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -67,8 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
     parser.add_argument("--template", type=Path, default=TEMPLATE_PATH)
     parser.add_argument("--env-vars", type=Path, help="JSON file of environment overrides")
+    parser.add_argument("--faketime", help='run at another time, e.g. "2024-02-29 12:00:00" (libfaketime)')
     args = parser.parse_args(argv)
-    _keep_monotonic_clock_real()
+    _reexec_for_faked_time(args.faketime)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the embedded store's own access log

@@ -59,8 +59,11 @@ class MalformedBodyError(RequestError):
 
 
 def path_username(event: APIGatewayProxyEventV2) -> str:
-    """The username as API Gateway decoded it (the route regex sees the raw, encoded path)."""
-    return (event.path_parameters or {}).get(USERNAME_PARAMETER, "")
+    """The username as API Gateway decoded it (the route regex sees the raw, encoded path), checked.
+
+    Checked here, before the body is read, so a bad name is a 400 whatever the body.
+    """
+    return validate_username((event.path_parameters or {}).get(USERNAME_PARAMETER, ""))
 
 
 def is_json_media_type(content_type: str | None) -> bool:
@@ -149,7 +152,7 @@ def make_resolver() -> APIGatewayHttpResolver:
         if event.request_context.http.method not in ALLOWED_METHODS.split(", "):
             return error(HTTPStatus.METHOD_NOT_ALLOWED, "only GET and PUT are allowed", {"Allow": ALLOWED_METHODS})
         if USERNAME_PARAMETER in (event.path_parameters or {}):
-            validate_username(path_username(event))
+            path_username(event)  # raises InvalidUsernameError: the route regex refused the segment
         return error(HTTPStatus.NOT_FOUND, "Not Found")
 
     return app

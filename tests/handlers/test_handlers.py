@@ -282,3 +282,10 @@ def test_one_get_item_per_get_and_one_put_item_per_put(
     call(get_handler, load_event("get_greeting.json"), lambda_context)
     assert put_calls == ["PutItem"]
     assert get_calls == ["GetItem"]
+
+
+def test_a_bad_name_is_reported_before_a_bad_body(put_handler: ModuleType, lambda_context: Any) -> None:
+    event = with_body(load_event("put_invalid_username.json"), "x" * 5000, "text/plain")
+    status, _, body = call(put_handler, event, lambda_context)
+    assert status == 400
+    assert "ASCII letters" in body["message"]

@@ -64,7 +64,7 @@ def test_today_under_the_faked_clock_is_refused_and_yesterday_accepted(frozen_ap
     ],
 )
 def test_spec_dates_over_http_at_a_faked_today(moment: str, born: str, expected: str) -> None:
-    api = LocalApiProcess(_faked(moment))
+    api = LocalApiProcess(args=("--faketime", moment))  # what `make run FAKETIME=...` does
     try:
         assert _put(api, "Someone", born) == 204
         assert _message(api, "someone") == f"Hello, someone! {expected}"

@@ -16,13 +16,13 @@ _LISTENING = re.compile(r"Local API listening on (http://\S+)")
 class LocalApiProcess:
     """The local API in a child process; `output` holds every line it and its functions printed."""
 
-    def __init__(self, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(self, extra_env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> None:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT / "local")])}
         env.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
         env.update(extra_env or {})
         self.output: list[str] = []
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "localapi", "--host", "127.0.0.1", "--port", "0"],
+            [sys.executable, "-m", "localapi", "--host", "127.0.0.1", "--port", "0", *args],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,
