@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 from collections.abc import Iterator
 from types import ModuleType
@@ -289,3 +290,37 @@ def test_a_bad_name_is_reported_before_a_bad_body(put_handler: ModuleType, lambd
     status, _, body = call(put_handler, event, lambda_context)
     assert status == 400
     assert "ASCII letters" in body["message"]
+
+
+def _emf_metrics(output: str) -> set[str]:
+    names: set[str] = set()
+    for line in output.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            for directive in json.loads(line)["_aws"]["CloudWatchMetrics"]:
+                names.update(metric["Name"] for metric in directive["Metrics"])
+    return names
+
+
+def test_each_function_publishes_its_business_metric_as_emf(
+    put_handler: ModuleType, get_handler: ModuleType, lambda_context: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    call(put_handler, load_event("put_birthday.json"), lambda_context)
+    assert "BirthdaysSaved" in _emf_metrics(capsys.readouterr().out)
+    call(get_handler, load_event("get_greeting.json"), lambda_context)
+    assert "GreetingsServed" in _emf_metrics(capsys.readouterr().out)
+    call(get_handler, load_event("get_invalid_username.json"), lambda_context)
+    assert "GreetingsServed" not in _emf_metrics(capsys.readouterr().out)
+
+
+def test_log_lines_carry_the_http_api_request_id_as_correlation_id(
+    get_handler: ModuleType, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stream = io.StringIO()
+    monkeypatch.setattr(get_handler.logger.registered_handler, "stream", stream)
+    stubber = _stubbed_store(get_handler, monkeypatch)
+    stubber.add_client_error("get_item", service_error_code="ThrottlingException", http_status_code=400)
+    call(get_handler, load_event("get_greeting.json"), lambda_context)
+    records = [json.loads(line) for line in stream.getvalue().splitlines()]
+    warning = next(record for record in records if record["message"] == "store unavailable")
+    assert warning["correlation_id"] == "Bk2XwhXBoAMEJHw="
+    assert warning["reason"] == "DynamoDB GetItem failed: ThrottlingException"
