@@ -105,6 +105,14 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def alarm_configuration(group: dict[str, Any]) -> dict[str, Any]:
+    """The deployment group's alarms while DeploymentAlarms=enabled (the break glass empties them)."""
+    condition, enabled, disabled = group["Properties"]["AlarmConfiguration"]["Fn::If"]
+    assert (condition, disabled) == ("UseDeploymentAlarms", {})
+    configuration: dict[str, Any] = enabled
+    return configuration
+
+
 # ------------------------------------------------------------------ the trap
 
 
@@ -139,19 +147,32 @@ def test_each_environment_shifts_traffic_its_own_way(config_env: str, deployment
 
 @pytest.mark.parametrize("function", API_FUNCTIONS)
 def test_every_alarm_of_a_function_stops_and_rolls_back_its_deployment(function: str) -> None:
-    group = resources()[f"{function}DeploymentGroup"]["Properties"]
-    alarms = [alarm["Name"] for alarm in group["AlarmConfiguration"]["Alarms"]]
-    assert group["AlarmConfiguration"]["Enabled"] is True
+    group = resources()[f"{function}DeploymentGroup"]
+    configuration = alarm_configuration(group)
+    alarms = [alarm["Name"] for alarm in configuration["Alarms"]]
+    assert configuration["Enabled"] is True
     assert alarms == [{"Ref": name} for name in (*FUNCTION_ALARMS[function], *SHARED_ALARMS)]
-    assert group["AutoRollbackConfiguration"]["Enabled"] is True
-    assert {"DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"} <= set(group["AutoRollbackConfiguration"]["Events"])
+    rollback = group["Properties"]["AutoRollbackConfiguration"]
+    assert rollback["Enabled"] is True
+    assert {"DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"} <= set(rollback["Events"])
+
+
+def test_the_break_glass_is_off_by_default_and_keeps_the_smoke_test() -> None:
+    template = cfn()
+    assert template["Parameters"]["DeploymentAlarms"]["Default"] == "enabled"
+    assert template["Conditions"]["UseDeploymentAlarms"] == {"Fn::Equals": [{"Ref": "DeploymentAlarms"}, "enabled"]}
+    for config_env in ENVIRONMENTS:
+        assert "DeploymentAlarms" not in parameter_overrides(config_env)
+    for function in API_FUNCTIONS:
+        update = template["Resources"][f"{function}Aliaslive"]["UpdatePolicy"]["CodeDeployLambdaAliasUpdate"]
+        assert update["BeforeAllowTrafficHook"] == {"Ref": HOOKS[function]}
 
 
 def test_every_alarm_in_the_template_guards_a_deployment() -> None:
     in_groups = {
         alarm["Name"]["Ref"]
         for group in resources(resource_type="AWS::CodeDeploy::DeploymentGroup").values()
-        for alarm in group["Properties"]["AlarmConfiguration"]["Alarms"]
+        for alarm in alarm_configuration(group)["Alarms"]
     }
     assert in_groups == set(resources(resource_type="AWS::CloudWatch::Alarm"))
 
