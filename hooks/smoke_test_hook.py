@@ -5,6 +5,7 @@ statemachines/smoke_test.asl.json (it PUTs, GETs, checks and cleans up); this
 hook only starts it synchronously against the targets in its environment and
 reports `Succeeded` or `Failed`. Whatever happens, it reports: a hook that
 never answers holds the deployment for an hour before CodeDeploy gives up.
+Its timeout (template.yaml) leaves room for the 60 s smoke test and the report.
 """
 
 from __future__ import annotations
@@ -69,13 +70,16 @@ def run_smoke_test(sfn: SFNClient, smoke_test: SmokeTest, execution_name: str) -
             input=smoke_test.execution_input(),
         )
     except (ClientError, BotoCoreError) as error:
-        logger.error("the smoke test could not be started", extra={"reason": str(error)})
+        logger.error("the smoke test could not be started: %s", error, extra={"reason": str(error)})
         return FAILED
     outcome = {"execution": result.get("executionArn"), "status": result["status"]}
     if result["status"] == "SUCCEEDED":
         logger.info("smoke test passed", extra=outcome)
         return SUCCEEDED
-    logger.error("smoke test failed", extra={**outcome, "error": result.get("error"), "cause": result.get("cause")})
+    failure = {"error": result.get("error"), "cause": result.get("cause")}
+    logger.error(
+        "smoke test %s: %s: %s", result["status"], failure["error"], failure["cause"], extra={**outcome, **failure}
+    )
     return FAILED
 
 
@@ -95,6 +99,12 @@ codedeploy_client: CodeDeployClient = boto3.client("codedeploy", config=REPORT_C
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, str]:
     # Unique per invocation, and findable from the deployment: d-XXXXXXXXX-<request id>.
     execution_name = f"{event['DeploymentId']}-{context.aws_request_id}"
-    status = run_smoke_test(sfn_client, SmokeTest.from_environment(), execution_name)
+    try:
+        smoke_test = SmokeTest.from_environment()
+    except KeyError as missing:
+        logger.error("the hook is misconfigured: %s is not set", missing)
+        status = FAILED
+    else:
+        status = run_smoke_test(sfn_client, smoke_test, execution_name)
     report(codedeploy_client, event, status)
     return {"status": status}

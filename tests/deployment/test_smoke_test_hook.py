@@ -116,9 +116,10 @@ def test_the_failure_is_logged_with_the_state_machine_cause(
 
     smoke_test_hook.lambda_handler(HOOK_EVENT, hook_context())
 
-    (record,) = [record for record in caplog.records if record.getMessage() == "smoke test failed"]
+    (record,) = [record for record in caplog.records if record.getMessage().startswith("smoke test FAILED: ")]
     assert record.__dict__["error"] == "SmokeTest.PutFailed"
     assert "should answer 204" in record.__dict__["cause"]
+    assert "SmokeTest.PutFailed" in record.getMessage()
 
 
 def test_each_run_has_a_unique_execution_name_tied_to_the_deployment(
@@ -185,3 +186,11 @@ def test_only_a_succeeded_execution_counts_as_success(
         result = smoke_test_hook.lambda_handler(HOOK_EVENT, hook_context())
 
     assert result == {"status": "Failed"}
+
+
+def test_a_misconfigured_hook_still_reports_failed(codedeploy: Stubber, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without its targets the hook cannot test anything, and must not leave CodeDeploy waiting."""
+    monkeypatch.delenv("SMOKE_TEST_STATE_MACHINE_ARN", raising=False)
+    expect_report(codedeploy, "Failed")
+
+    assert smoke_test_hook.lambda_handler(HOOK_EVENT, hook_context()) == {"status": "Failed"}
