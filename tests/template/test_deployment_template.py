@@ -238,8 +238,11 @@ def test_the_duration_alarm_fires_before_the_timeout() -> None:
     assert threshold < template["Globals"]["Function"]["Timeout"] * 1000
 
 
-def test_every_alarm_notifies_the_alarm_topic() -> None:
-    for alarm in resources(resource_type="AWS::CloudWatch::Alarm").values():
+def test_every_alarm_notifies_the_alarm_topic_and_is_named_after_the_stack() -> None:
+    for logical_id, alarm in resources(resource_type="AWS::CloudWatch::Alarm").items():
+        assert alarm["Properties"]["AlarmName"] == {
+            "Fn::Sub": f"${{AWS::StackName}}-{logical_id.removesuffix('Alarm')}"
+        }
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
         assert alarm["Properties"]["TreatMissingData"] == "notBreaching"
 
