@@ -15,6 +15,7 @@ from functools import cache
 from typing import Any
 
 import pytest
+from cfnlint.api import lint_all
 
 from tests.support.sam import ROOT, sam_template, state_machine_definition, translate
 
@@ -512,3 +513,45 @@ def test_samconfig_has_dev_staging_and_prod() -> None:
         assert f"Environment={environment}" in shlex.split(deploy["tags"])
     assert config["prod"]["deploy"]["parameters"]["confirm_changeset"] is True
     assert parameter_overrides("prod")["DeploymentType"] == "Canary10Percent5Minutes"
+
+
+def test_the_definition_is_valid_asl_for_cfn_lint() -> None:
+    """cfn-lint's state machine schema (E3601...) on the definition, as if it were inline."""
+    template = {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Resources": {
+            "SmokeTest": {
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {
+                    "RoleArn": "arn:aws:iam::123456789012:role/smoke-test",
+                    "StateMachineType": "EXPRESS",
+                    "Definition": state_machine_definition(),
+                },
+            }
+        },
+    }
+    errors = [str(match) for match in lint_all(json.dumps(template)) if match.rule.id.startswith(("E", "W"))]
+    assert errors == []
+
+
+def test_every_transition_leads_to_a_state_and_every_state_is_reachable() -> None:
+    definition = state_machine_definition()
+    states = definition["States"]
+
+    def targets(state: dict[str, Any]) -> list[str]:
+        found = [state[key] for key in ("Next", "Default") if key in state]
+        found += [choice["Next"] for choice in state.get("Choices", [])]
+        found += [catch["Next"] for catch in state.get("Catch", [])]
+        return found
+
+    reachable, pending = set(), [definition["StartAt"]]
+    while pending:
+        name = pending.pop()
+        if name not in reachable:
+            reachable.add(name)
+            pending.extend(targets(states[name]))
+    assert reachable == set(states)
+    assert {name for name, state in states.items() if state["Type"] in {"Succeed", "Fail"}} == {
+        "SmokeTestPassed",
+        "SmokeTestFailed",
+    }
