@@ -46,7 +46,7 @@ run: $(STAMP) ## Start the local API (HOST, PORT; FAKETIME="2024-02-29 12:00:00"
 	HOST=$(HOST) PORT=$(PORT) $(PY) -m localapi $(if $(FAKETIME),--faketime "$(FAKETIME)")
 
 .PHONY: test
-test: $(STAMP) lint typecheck cfn-lint sam-validate pytest cfn-lint-pipeline ## Every check: ruff, mypy, cfn-lint, sam validate, pytest
+test: $(STAMP) lint typecheck typecheck-hooks cfn-lint cfn-lint-serverless cfn-lint-pipeline sam-validate checkov pytest ## Every check: ruff, mypy, cfn-lint (+serverless rules), sam validate, checkov, pytest
 
 .PHONY: lint
 lint: $(STAMP) ## ruff (lint and format check)
@@ -93,3 +93,43 @@ clean: ## Remove build output, caches and reports (keeps .venv)
 .PHONY: cfn-lint-pipeline
 cfn-lint-pipeline: $(STAMP) ## cfn-lint on pipeline.yaml (the CodePipeline stack an operator deploys once)
 	$(BIN)/cfn-lint pipeline.yaml
+
+# --- deployment: validate, checkov, deploy ---
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+# dev is samconfig.toml's `default` environment; staging and prod are named as such.
+ENV ?= dev
+SAM_CONFIG_ENV := $(if $(filter dev,$(ENV)),default,$(ENV))
+
+.PHONY: validate
+validate: cfn-lint-serverless sam-validate ## cfn-lint with the awslabs serverless rules, then sam validate --lint
+
+.PHONY: cfn-lint-serverless
+cfn-lint-serverless: $(STAMP) ## cfn-lint on the template with the awslabs serverless rules (cfn-lint-serverless)
+	$(BIN)/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
+
+.PHONY: typecheck-hooks
+typecheck-hooks: $(STAMP) ## mypy (strict) on the pre-traffic hooks (their own package, outside src/)
+	$(BIN)/mypy hooks
+
+$(CHECKOV_STAMP): requirements/checkov.txt .python-version
+	@python=$$(PATH="$(SYSTEM_PATH)"; command -v python$(PYTHON_VERSION) || command -v python3 || true); \
+	if [ -z "$$python" ] || ! "$$python" -c 'import sys; sys.exit(sys.version_info[:2] != tuple(map(int, "$(PYTHON_VERSION)".split("."))))' 2>/dev/null; then \
+	  echo "error: Python $(PYTHON_VERSION) is needed to build $(CHECKOV_VENV) (found: $${python:-none})" >&2; exit 1; fi; \
+	echo "Creating $(CHECKOV_VENV) from requirements/checkov.txt"; \
+	rm -rf $(CHECKOV_VENV); "$$python" -m venv $(CHECKOV_VENV); \
+	$(CHECKOV_VENV)/bin/python -m pip install -qq --require-hashes --no-deps -r requirements/checkov.txt; \
+	touch $@
+
+.PHONY: lock-checkov
+lock-checkov: $(STAMP) ## Re-pin requirements/checkov.txt (with hashes) from requirements/checkov.in
+	$(BIN)/uv pip compile requirements/checkov.in --python-version $(PYTHON_VERSION) --generate-hashes \
+	  --custom-compile-command "make lock-checkov" -o requirements/checkov.txt
+
+.PHONY: checkov
+checkov: $(CHECKOV_STAMP) ## checkov on the template (own venv); skips live in template.yaml, each with its reason
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation --file template.yaml
+
+.PHONY: deploy
+deploy: build ## sam deploy --config-env for ENV=dev|staging|prod (needs AWS credentials)
+	$(BIN)/sam deploy --config-env $(SAM_CONFIG_ENV)

@@ -1,0 +1,191 @@
+"""The smoke-test state machine as CloudFormation would create it, run by moto's ASL interpreter.
+
+moto executes the definition for real (`execute_state_machine`); its Lambda
+tasks reach moto's Lambda service, and `InProcessLambda` answers those
+invocations with the real handlers in this process instead of a Docker
+container, so the state machine talks to the code that would be deployed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import re
+import time
+import traceback
+import uuid
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from moto.awslambda.models import LambdaFunction
+
+from tests.support.sam import sam_template, state_machine_definition
+
+Handler = Callable[[dict[str, Any], Any], Any]
+STATE_MACHINE_ID = "SmokeTestStateMachine"
+_SUBSTITUTION = re.compile(r"\$\{([^}]+)\}")
+
+
+def resolve(value: Any, resource_names: dict[str, str], mappings: dict[str, Any]) -> str:
+    """A DefinitionSubstitutions value: a literal, `Ref` to a resource, or `Fn::FindInMap`."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        return resource_names[value["Ref"]]
+    if isinstance(value, dict) and set(value) == {"Fn::FindInMap"}:
+        mapping, key, attribute = value["Fn::FindInMap"]
+        return str(mappings[mapping][key][attribute])
+    raise ValueError(f"DefinitionSubstitutions value {value!r} is not resolved by this test")
+
+
+def substitutions(resource_names: dict[str, str]) -> dict[str, str]:
+    """The state machine's DefinitionSubstitutions from template.yaml, with values resolved."""
+    document = sam_template()
+    declared = document["Resources"][STATE_MACHINE_ID]["Properties"]["DefinitionSubstitutions"]
+    return {name: resolve(value, resource_names, document.get("Mappings", {})) for name, value in declared.items()}
+
+
+def substituted_definition(values: dict[str, str]) -> str:
+    """The definition text after CloudFormation replaced every `${key}` of DefinitionSubstitutions.
+
+    CloudFormation substitutes inside strings anywhere in the document; a
+    placeholder without a value would reach Step Functions unreplaced, so it is
+    an error here.
+    """
+    text = json.dumps(state_machine_definition())
+    missing = sorted(set(_SUBSTITUTION.findall(text)) - set(values))
+    if missing:
+        raise ValueError(f"placeholders without a DefinitionSubstitutions value: {missing}")
+    return _SUBSTITUTION.sub(lambda match: values[match.group(1)], text)
+
+
+@dataclass
+class LambdaContext:
+    function_name: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 6000
+
+
+class InProcessLambda:
+    """Answers moto's Lambda invocations with Python handlers, as the Lambda runtime would.
+
+    A handler that raises becomes a function error (`FunctionError: Unhandled`)
+    with the runtime's `errorType`/`errorMessage` payload.
+    """
+
+    def __init__(self) -> None:
+        self.handlers: dict[str, Handler] = {}
+        self.invocations: list[tuple[str, dict[str, Any]]] = []
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        runtime = self
+
+        def invoke(function: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
+            return runtime.invoke(function, event if isinstance(event, dict) else {})
+
+        monkeypatch.setattr(LambdaFunction, "_invoke_lambda", invoke)
+
+    def invoke(self, function: LambdaFunction, event: dict[str, Any]) -> tuple[str, bool, str]:
+        qualified = f"{function.function_name}:{function.version}"
+        self.invocations.append((qualified, event))
+        handler = self.handlers.get(function.function_name) or _import_handler(str(function.handler))
+        context = LambdaContext(function.function_name, function.function_arn)
+        try:
+            result = handler(event, context)
+        except Exception as error:  # noqa: BLE001 - the runtime turns any exception into a function error
+            payload = {"errorType": type(error).__name__, "errorMessage": str(error)}
+            return json.dumps(payload), True, traceback.format_exc()
+        return json.dumps(result), False, ""
+
+
+def _import_handler(dotted: str) -> Handler:
+    module_name, _, attribute = dotted.rpartition(".")
+    handler: Handler = getattr(importlib.import_module(module_name), attribute)
+    return handler
+
+
+def zipped_placeholder() -> bytes:
+    """Deployment package bytes for moto; the code that runs is InProcessLambda's."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("placeholder.py", "")
+    return buffer.getvalue()
+
+
+def lambda_role(iam_client: Any) -> str:
+    """An execution role Lambda may assume (moto checks the trust policy)."""
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    role = iam_client.create_role(RoleName="greeter-function", AssumeRolePolicyDocument=json.dumps(trust))
+    arn: str = role["Role"]["Arn"]
+    return arn
+
+
+def deploy_function(lambda_client: Any, role_arn: str, name: str, handler: str) -> str:
+    """Creates the function, publishes a version and points `live` at it; returns the version ARN."""
+    lambda_client.create_function(
+        FunctionName=name,
+        Runtime="python3.13",
+        Role=role_arn,
+        Handler=handler,
+        Code={"ZipFile": zipped_placeholder()},
+    )
+    version = lambda_client.publish_version(FunctionName=name)
+    lambda_client.create_alias(FunctionName=name, Name="live", FunctionVersion=version["Version"])
+    arn: str = version["FunctionArn"]
+    return arn
+
+
+@dataclass(frozen=True)
+class Execution:
+    arn: str
+    status: str
+    error: str | None
+    cause: str | None
+    events: list[dict[str, Any]]
+
+    def entered_states(self) -> list[str]:
+        return [
+            event["stateEnteredEventDetails"]["name"] for event in self.events if "stateEnteredEventDetails" in event
+        ]
+
+    def succeeded_task_types(self) -> list[str]:
+        return [event["type"] for event in self.events if event["type"] == "TaskSucceeded"]
+
+
+def run_to_completion(sfn: Any, state_machine_arn: str, execution_input: dict[str, str]) -> Execution:
+    """Starts an execution under a unique name and waits (bounded) for it to end."""
+    started = sfn.start_execution(
+        stateMachineArn=state_machine_arn,
+        name=f"smoke-{uuid.uuid4()}",
+        input=json.dumps(execution_input),
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        described = sfn.describe_execution(executionArn=started["executionArn"])
+        if described["status"] != "RUNNING":
+            break
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"execution {started['executionArn']} still running after 30 s")
+        time.sleep(0.05)
+    history = sfn.get_execution_history(executionArn=started["executionArn"], maxResults=1000)["events"]
+    return Execution(
+        arn=started["executionArn"],
+        status=described["status"],
+        error=described.get("error"),
+        cause=described.get("cause"),
+        events=history,
+    )
