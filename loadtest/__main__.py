@@ -12,6 +12,7 @@ ApiUrl output). Locust runs in a child process: it monkey-patches the standard l
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import os
 import subprocess
@@ -91,6 +92,19 @@ def _target(args: argparse.Namespace) -> str:
         raise SystemExit(f"error: {error}") from None
 
 
+def _new_report_directory(parent: Path) -> Path:
+    """reports/<UTC time>, with a suffix when two runs start within the same second."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    for attempt in itertools.count(1):
+        candidate = parent / (stamp if attempt == 1 else f"{stamp}-{attempt}")
+        try:
+            candidate.mkdir(parents=True)
+        except FileExistsError:
+            continue
+        return candidate
+    raise AssertionError("unreachable")
+
+
 def locust_command(host: str, plan: Plan, args: argparse.Namespace, out: Path) -> list[str]:
     return [
         sys.executable,
@@ -132,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         plan = constant_rate(args.rate, args.patience)
     else:
         plan = Plan(users=args.users, spawn_rate=args.spawn_rate, user_rate=args.user_rate)
-    out = args.out or ROOT / "reports" / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = args.out or _new_report_directory(ROOT / "reports")
     out.mkdir(parents=True, exist_ok=True)
     print(f"{args.mode}: {host}, {plan.users} users ({plan.user_rate or 'unpaced'} req/s each), {args.duration}")
     print(f"report directory: {out}", flush=True)

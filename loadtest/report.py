@@ -9,6 +9,7 @@ the locustfile writes, because locust's tables do not keep status codes.
 from __future__ import annotations
 
 import csv
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from matplotlib.figure import Figure
 
 AGGREGATED = "Aggregated"
 PERCENTILES = ("50%", "90%", "95%", "99%")
+_FAILURE_REPR = re.compile(r"CatchResponseError\((['\"])(?P<text>.*)\1\)")
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,12 @@ def _number(value: str) -> float:
     return 0.0 if value == "N/A" else float(value)
 
 
+def _error_text(error: str) -> str:
+    """The locustfile's own failure text, without the repr locust wraps it in; other errors as locust wrote them."""
+    failure = _FAILURE_REPR.fullmatch(error)
+    return failure["text"] if failure else error
+
+
 def read_samples(path: Path) -> list[Sample]:
     with path.open(newline="", encoding="utf-8") as file:
         return [
@@ -131,7 +139,9 @@ def summarize(prefix: Path) -> Summary:
         latencies=_latencies(total),
         endpoints=endpoints,
         status_codes=dict(sorted(Counter(sample.status for sample in samples).items())),
-        errors={f"{row['Method']} {row['Name']}: {row['Error']}": int(row["Occurrences"]) for row in failures},
+        errors={
+            f"{row['Method']} {row['Name']}: {_error_text(row['Error'])}": int(row["Occurrences"]) for row in failures
+        },
     )
 
 
