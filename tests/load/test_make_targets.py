@@ -38,11 +38,15 @@ def loadtest_arguments(*make_args: str) -> list[str]:
         ),
         (
             ["loadtest", "HOST=http://127.0.0.1:3103", "USERS=20", "SPAWN_RATE=5", "DURATION=20s", "SEED=9"],
-            ["run", "--host", "http://127.0.0.1:3103", "--duration", "20s", "--seed", "9"]
-            + ["--users", "20", "--spawn-rate", "5"],
+            [
+                *("run", "--host", "http://127.0.0.1:3103", "--duration", "20s", "--seed", "9"),
+                *("--users", "20", "--spawn-rate", "5"),
+            ],
         ),
-        (["loadtest", "PUT_RATIO=0.2", "USER_RATE=2"], ["run", "--host", "http://127.0.0.1:3000"]
-         + ["--put-ratio", "0.2", "--user-rate", "2"]),
+        (
+            ["loadtest", "PUT_RATIO=0.2", "USER_RATE=2"],
+            ["run", "--host", "http://127.0.0.1:3000", "--put-ratio", "0.2", "--user-rate", "2"],
+        ),
     ],
 )
 def test_make_passes_the_target_and_knobs(make_args: list[str], expected: list[str]) -> None:
