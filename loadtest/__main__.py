@@ -148,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         plan = Plan(users=args.users, spawn_rate=args.spawn_rate, user_rate=args.user_rate)
     out = args.out or _new_report_directory(ROOT / "reports")
     out.mkdir(parents=True, exist_ok=True)
-    print(f"{args.mode}: {host}, {plan.users} users ({plan.user_rate or 'unpaced'} req/s each), {args.duration}")
+    pace = f"{plan.user_rate:g} req/s each" if plan.user_rate else "each sends again once answered"
+    print(f"{args.mode}: {host}, {plan.users} users ({pace}), {args.duration}")
     print(f"report directory: {out}", flush=True)
 
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}

@@ -185,6 +185,7 @@ def plot(samples: list[Sample], title: str, path: Path) -> None:
             [sample.start_time - start for sample in chosen],
             [sample.response_time_ms for sample in chosen],
             s=12 if ok else 28,
+            alpha=0.6 if ok else 1.0,  # dense runs: overlapping OK points darken, failures stay plain
             c=colour,
             marker=marker,
             linewidths=1,
