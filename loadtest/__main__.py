@@ -56,26 +56,47 @@ def constant_rate(rate: float, patience_s: float) -> Plan:
     return Plan(users=users, spawn_rate=users, user_rate=rate / users)
 
 
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0: {text}")
+    return value
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more: {text}")
+    return value
+
+
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 1: {text}")
+    return value
+
+
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m loadtest", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     modes = parser.add_subparsers(dest="mode", required=True)
     run = modes.add_parser("run", help="a headless load test")
-    run.add_argument("--users", type=int, default=10)
-    run.add_argument("--spawn-rate", type=float, default=10)
+    run.add_argument("--users", type=_count, default=10)
+    run.add_argument("--spawn-rate", type=_positive, default=10)
     run.add_argument("--user-rate", type=float, default=0, help="requests/s per user; 0: next as soon as answered")
     check = modes.add_parser("check", help="a constant rate while a deployment goes out; fails below 100 %% success")
-    check.add_argument("--rate", type=float, default=5, help="requests per second")
+    check.add_argument("--rate", type=_positive, default=5, help="requests per second")
     check.add_argument(
-        "--patience", type=float, default=2, help="seconds a response may take before the rate drops (default 2)"
+        "--patience", type=_positive, default=2, help="seconds a response may take before the rate drops (default 2)"
     )
     for mode, duration in ((run, "30s"), (check, "60s")):
         mode.add_argument("--host", help="base URL, e.g. http://127.0.0.1:3000")
         mode.add_argument("--stack", help="CloudFormation stack whose ApiUrl output is the target")
         mode.add_argument("--region", help="the stack's region (default: the AWS configuration's)")
         mode.add_argument("--duration", default=duration, help=f"locust --run-time (default {duration})")
-        mode.add_argument("--put-ratio", type=float, default=0.5, help="share of PUTs (default 0.5)")
+        mode.add_argument("--put-ratio", type=_share, default=0.5, help="share of PUTs (default 0.5)")
         mode.add_argument("--seed", default="0", help="seed of the generated names and dates")
         mode.add_argument("--out", type=Path, help="report directory (default reports/<UTC time>)")
     return parser.parse_args(argv)

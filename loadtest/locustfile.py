@@ -64,6 +64,10 @@ def _utc_today() -> date:
 class Greeted(FastHttpUser):
     """One person at a keyboard: registers people (PUT), greets those it registered (GET)."""
 
+    # Lambda gives up after 6 s and API Gateway answers then; a hung connection is a failure (status 0).
+    connection_timeout = 5.0
+    network_timeout = 10.0
+
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
         options = environment.parsed_options

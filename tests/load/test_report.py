@@ -10,7 +10,6 @@ import pytest
 from matplotlib import image
 
 from loadtest import report
-from loadtest.__main__ import constant_rate
 
 STATS_HEADER = (
     "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,"
@@ -119,16 +118,3 @@ def test_plot_marks_failures_in_red(tmp_path: Path) -> None:
     report.plot([report.Sample(1000.0 + i, "GET", 10.0 + i, 200, i not in {2, 4}) for i in range(6)], "failed", failed)
     assert failed.read_bytes().startswith(b"\x89PNG")
     assert red_pixels(failed) > red_pixels(clean) + 15
-
-
-@pytest.mark.parametrize(
-    ("rate", "patience", "users", "user_rate"),
-    [(5, 2, 10, 0.5), (5, 1, 5, 1.0), (0.5, 2, 1, 0.5), (3, 0.5, 2, 1.5)],
-)
-def test_constant_rate_plans_users_that_together_send_the_rate(
-    rate: float, patience: float, users: int, user_rate: float
-) -> None:
-    plan = constant_rate(rate, patience)
-    assert (plan.users, plan.user_rate) == (users, user_rate)
-    assert plan.users * plan.user_rate == pytest.approx(rate)
-    assert plan.spawn_rate == plan.users  # all at once: the schedule staggers them
