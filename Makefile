@@ -46,7 +46,7 @@ run: $(STAMP) ## Start the local API (HOST, PORT; FAKETIME="2024-02-29 12:00:00"
 	HOST=$(HOST) PORT=$(PORT) $(PY) -m localapi $(if $(FAKETIME),--faketime "$(FAKETIME)")
 
 .PHONY: test
-test: $(STAMP) lint typecheck typecheck-hooks cfn-lint cfn-lint-serverless cfn-lint-pipeline sam-validate checkov pytest ## Every check: ruff, mypy, cfn-lint (+serverless rules), sam validate, checkov, pytest
+test: $(STAMP) lint typecheck typecheck-hooks typecheck-loadtest cfn-lint cfn-lint-serverless cfn-lint-pipeline sam-validate checkov pytest ## Every check: ruff, mypy, cfn-lint (+serverless rules), sam validate, checkov, pytest
 
 .PHONY: lint
 lint: $(STAMP) ## ruff (lint and format check)
@@ -133,3 +133,24 @@ checkov: $(CHECKOV_STAMP) ## checkov on the template (own venv); skips live in t
 .PHONY: deploy
 deploy: build ## sam deploy --config-env for ENV=dev|staging|prod (needs AWS credentials)
 	$(BIN)/sam deploy --config-env $(SAM_CONFIG_ENV)
+
+# --- load testing ---
+# HOST is also `make run`'s listen address: a URL (with ://) is taken as the target as is;
+# otherwise the target is the local API `make run` serves, http://$(HOST):$(PORT).
+LOAD_HOST = $(if $(findstring ://,$(HOST)),$(HOST),$(if $(STACK),,http://$(HOST):$(PORT)))
+LOAD_ARGS = $(if $(LOAD_HOST),--host '$(LOAD_HOST)') $(if $(STACK),--stack '$(STACK)') \
+  $(if $(filter command line,$(origin REGION)),--region '$(REGION)') $(if $(DURATION),--duration '$(DURATION)') \
+  $(if $(PUT_RATIO),--put-ratio '$(PUT_RATIO)') $(if $(SEED),--seed '$(SEED)')
+
+.PHONY: loadtest
+loadtest: $(STAMP) ## Headless locust: HOST=url|STACK=name USERS=10 SPAWN_RATE=10 DURATION=30s [USER_RATE PUT_RATIO SEED]
+	$(PY) -m loadtest run $(LOAD_ARGS) $(if $(USERS),--users '$(USERS)') \
+	  $(if $(SPAWN_RATE),--spawn-rate '$(SPAWN_RATE)') $(if $(USER_RATE),--user-rate '$(USER_RATE)')
+
+.PHONY: check-deployment
+check-deployment: $(STAMP) ## RATE=5 req/s for DURATION=60s at HOST=url|STACK=name; report, plot, fails below 100 %
+	$(PY) -m loadtest check $(LOAD_ARGS) $(if $(RATE),--rate '$(RATE)')
+
+.PHONY: typecheck-loadtest
+typecheck-loadtest: $(STAMP) ## mypy (strict) on the load tests
+	$(BIN)/mypy loadtest

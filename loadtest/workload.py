@@ -1,0 +1,135 @@
+"""What the simulated people send and what a right answer looks like, without locust.
+
+The expected greeting is worked out here independently of greeter.domain (by stepping
+one day at a time), so a load test catches a wrong answer and not only an error status:
+a record mixed up between users under load shows up as a wrong number of days.
+"""
+
+from __future__ import annotations
+
+import calendar
+import random
+import re
+import string
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+OLDEST_YEAR = 1930
+LEAP_DAY_SHARE = 0.02
+"""29 February is 1 day in 1461; it is drawn this often so that short runs exercise it."""
+
+_GREETING = re.compile(
+    r"Hello, (?P<name>[A-Za-z]{1,64})! (?:Your birthday is in (?P<days>[1-9][0-9]*) day\(s\)|Happy birthday!)"
+)
+
+
+class Schedule:
+    """When one simulated user sends: every `interval` seconds from `first`, catching up when late.
+
+    Locust's `constant_pacing` counts from the end of the previous wait, so a slow answer shifts
+    every later request; this schedule keeps the planned times, as an arrival-rate tool would.
+    """
+
+    def __init__(self, first: float, interval: float) -> None:
+        self.next = first
+        self.interval = interval
+
+    def wait(self, now: float) -> float:
+        """Seconds until the next planned request (0 when it is late), and plans the one after."""
+        delay = max(0.0, self.next - now)
+        self.next += self.interval
+        return delay
+
+
+def staggered(start: float, user_number: int, users: int, user_rate: float) -> Schedule:
+    """User k of n, each sending `user_rate` a second, starts k/(n x user_rate) after `start`:
+    together they send evenly spaced requests from the first second, not a burst per second."""
+    return Schedule(first=start + user_number / (users * user_rate), interval=1 / user_rate)
+
+
+class WrongAnswerError(Exception):
+    """A response the contract does not allow; the text is stable so locust groups the failures."""
+
+
+def days_until_birthday(born: date, today: date) -> int:
+    """Days from `today` to the next celebration: stepped day by day, 29 Feb falling on 1 Mar in common years."""
+    day = today
+    while not _celebrates_on(born, day):
+        day += timedelta(days=1)
+    return (day - today).days
+
+
+def _celebrates_on(born: date, day: date) -> bool:
+    if (born.month, born.day) == (2, 29) and not calendar.isleap(day.year):
+        return (day.month, day.day) == (3, 1)
+    return (day.month, day.day) == (born.month, born.day)
+
+
+def expected_messages(name: str, born: date, todays: set[date]) -> set[str]:
+    """Every right greeting for `name`; more than one "today" covers a run that crosses UTC midnight."""
+    messages = set()
+    for today in todays:
+        days = days_until_birthday(born, today)
+        messages.add(
+            f"Hello, {name}! Happy birthday!" if days == 0 else f"Hello, {name}! Your birthday is in {days} day(s)"
+        )
+    return messages
+
+
+def check_greeting(body: object, name: str, born: date, todays: set[date]) -> None:
+    """Raises WrongAnswerError unless `body` is exactly `{"message": <the right greeting for name>}`."""
+    if not isinstance(body, dict) or set(body) != {"message"} or not isinstance(body["message"], str):
+        raise WrongAnswerError('body is not exactly {"message": "..."}')
+    message = body["message"]
+    shape = _GREETING.fullmatch(message)
+    if shape is None:
+        raise WrongAnswerError("message does not have the greeting's shape")
+    if shape["name"] != name:
+        raise WrongAnswerError("greeting does not echo the username as spelled in the GET")
+    if message not in expected_messages(name, born, todays):
+        raise WrongAnswerError("greeting has the wrong number of days for the stored date")
+
+
+def is_json(content_type: str | None) -> bool:
+    """`application/json`, with or without parameters such as a charset."""
+    return (content_type or "").split(";")[0].strip().lower() == "application/json"
+
+
+@dataclass
+class People:
+    """A seeded source of the people one simulated user registers: letters-only names, birthdays.
+
+    Names are unique case-insensitively across every `People` sharing `taken` (one locust
+    process), so one simulated user never greets a person another one re-registered.
+    """
+
+    rng: random.Random
+    taken: set[str] = field(default_factory=set)
+
+    def name(self) -> str:
+        while True:
+            length = self.rng.randint(3, 12)
+            letters = "".join(self.rng.choice(string.ascii_lowercase) for _ in range(length))
+            name = letters.capitalize() if self.rng.random() < 0.8 else letters
+            if name.lower() not in self.taken:
+                self.taken.add(name.lower())
+                return name
+
+    def date_of_birth(self, today: date) -> date:
+        """A day of the year, 29 February included, in a year that makes it strictly before `today`."""
+        if self.rng.random() < LEAP_DAY_SHARE:
+            month, day = 2, 29
+        else:
+            leap_year_day = date(2000, 1, 1) + timedelta(days=self.rng.randrange(366))
+            month, day = leap_year_day.month, leap_year_day.day
+        years = [
+            year
+            for year in range(OLDEST_YEAR, today.year + 1)
+            if (month, day) != (2, 29) or calendar.isleap(year)
+            if date(year, month, day) < today
+        ]
+        return date(self.rng.choice(years), month, day)
+
+    def spelling(self, name: str) -> str:
+        """How a caller writes the name on GET: usually as registered, sometimes in another case."""
+        return name.swapcase() if self.rng.random() < 0.25 else name

@@ -1,0 +1,158 @@
+"""The workload's own rules: who it registers, when, and what it accepts as a right answer."""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+from datetime import date, timedelta
+
+import pytest
+
+from greeter import domain
+from loadtest.workload import (
+    People,
+    Schedule,
+    WrongAnswerError,
+    check_greeting,
+    days_until_birthday,
+    expected_messages,
+    is_json,
+    staggered,
+)
+
+TODAY = date(2024, 3, 1)
+
+
+def seeded(seed: object) -> random.Random:
+    return random.Random(str(seed))  # noqa: S311 - test data, repeatable by design
+
+
+@pytest.mark.parametrize(
+    ("born", "today", "days"),
+    [
+        (date(1990, 12, 31), date(2024, 1, 1), 365),
+        (date(1990, 5, 10), date(2023, 5, 11), 365),
+        (date(2000, 2, 29), date(2023, 2, 28), 1),  # common year: 1 March
+        (date(2000, 2, 29), date(2024, 2, 28), 1),  # leap year: 29 February
+        (date(2000, 2, 29), date(2024, 2, 29), 0),
+        (date(1980, 7, 4), date(2025, 7, 4), 0),
+    ],
+)
+def test_days_until_birthday_rows_from_the_spec(born: date, today: date, days: int) -> None:
+    assert days_until_birthday(born, today) == days
+
+
+@pytest.mark.parametrize("year", [2023, 2024])
+def test_days_until_birthday_agrees_with_the_service_every_day_of_a_year(year: int) -> None:
+    births = [date(2000, 2, 29), date(1999, 3, 1), date(1999, 12, 31), date(1999, 1, 1), date(1999, 2, 28)]
+    day = date(year, 1, 1)
+    while day.year == year:
+        for born in births:
+            assert days_until_birthday(born, day) == domain.days_until_birthday(born, day), (born, day)
+        day += timedelta(days=1)
+
+
+def test_expected_messages_cover_both_sides_of_midnight() -> None:
+    born = date(1990, 3, 2)
+    assert expected_messages("Ann", born, {date(2025, 3, 1), date(2025, 3, 2)}) == {
+        "Hello, Ann! Your birthday is in 1 day(s)",
+        "Hello, Ann! Happy birthday!",
+    }
+
+
+def test_check_greeting_accepts_the_right_answer() -> None:
+    check_greeting({"message": "Hello, aNN! Your birthday is in 1 day(s)"}, "aNN", date(1990, 3, 2), {TODAY})
+    check_greeting({"message": "Hello, Ann! Happy birthday!"}, "Ann", date(1990, 3, 1), {TODAY})
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({"message": "Hello, Ann! Your birthday is in 2 day(s)"}, "wrong number of days"),
+        ({"message": "Hello, ann! Your birthday is in 1 day(s)"}, "does not echo"),
+        ({"message": "Hello, Ann! Your birthday is in 1 day(s)."}, "shape"),
+        ({"message": "Hello Ann! Your birthday is in 1 day(s)"}, "shape"),
+        ({"message": "Hello, Ann! Your birthday is in 0 day(s)"}, "shape"),
+        ({"message": "Hello, Ann! Your birthday is in 1 days"}, "shape"),
+        ({"message": "Hello, Ann! Your birthday is in 1 day(s)", "extra": 1}, "exactly"),
+        ({"msg": "Hello, Ann! Your birthday is in 1 day(s)"}, "exactly"),
+        ({"message": 1}, "exactly"),
+        (["Hello, Ann! Your birthday is in 1 day(s)"], "exactly"),
+    ],
+)
+def test_check_greeting_rejects_a_wrong_answer(body: object, reason: str) -> None:
+    with pytest.raises(WrongAnswerError, match=reason):
+        check_greeting(body, "Ann", date(1990, 3, 2), {TODAY})
+
+
+def test_a_birthday_today_must_be_happy_birthday() -> None:
+    with pytest.raises(WrongAnswerError, match="wrong number of days"):
+        check_greeting({"message": "Hello, Ann! Your birthday is in 365 day(s)"}, "Ann", date(1990, 3, 1), {TODAY})
+
+
+@pytest.mark.parametrize(
+    ("content_type", "expected"),
+    [
+        ("application/json", True),
+        ("application/json; charset=utf-8", True),
+        ("Application/JSON", True),
+        ("text/plain", False),
+        ("application/problem+json", False),
+        (None, False),
+    ],
+)
+def test_is_json(content_type: str | None, expected: bool) -> None:
+    assert is_json(content_type) is expected
+
+
+def test_people_are_repeatable_from_the_seed() -> None:
+    def draw(seed: str) -> list[tuple[str, date]]:
+        people = People(seeded(seed))
+        return [(people.name(), people.date_of_birth(TODAY)) for _ in range(50)]
+
+    assert draw("7:0") == draw("7:0")
+    assert draw("7:0") != draw("7:1")
+
+
+def test_names_follow_the_username_rule_and_never_repeat_in_any_case() -> None:
+    taken: set[str] = set()
+    names = [name for user in range(20) for name in _names(People(seeded(user), taken), 500)]
+    assert all(re.fullmatch(r"[A-Za-z]{1,64}", name) for name in names)
+    assert len({name.lower() for name in names}) == len(names) == 10_000
+
+
+def _names(people: People, count: int) -> list[str]:
+    return [people.name() for _ in range(count)]
+
+
+@pytest.mark.parametrize("today", [date(2024, 3, 1), date(2025, 1, 1), date(2024, 2, 29), date(2026, 12, 31)])
+def test_dates_of_birth_cover_the_year_and_29_february_strictly_before_today(today: date) -> None:
+    people = People(seeded(1))
+    births = [people.date_of_birth(today) for _ in range(5000)]
+    assert all(born < today for born in births)
+    assert Counter(born.month for born in births).keys() == set(range(1, 13))
+    assert any((born.month, born.day) == (2, 29) for born in births)
+    assert any((born.month, born.day) == (today.month, today.day) for born in births)  # "Happy birthday!" too
+
+
+def test_spelling_sometimes_changes_case_only() -> None:
+    people = People(seeded(3))
+    spellings = [people.spelling("Annabel") for _ in range(200)]
+    assert {spelling.lower() for spelling in spellings} == {"annabel"}
+    assert set(spellings) == {"Annabel", "aNNABEL"}
+
+
+def test_schedule_keeps_its_times_and_catches_up_when_late() -> None:
+    schedule = Schedule(first=10.0, interval=2.0)
+    assert schedule.wait(now=9.5) == 0.5  # first request at 10
+    assert schedule.wait(now=10.1) == pytest.approx(1.9)  # next at 12
+    assert schedule.wait(now=15.0) == 0.0  # the one at 14 is late: now
+    assert schedule.wait(now=15.0) == 1.0  # and the one at 16 keeps its time
+
+
+def test_staggered_users_spread_their_requests_evenly() -> None:
+    users, user_rate = 10, 0.5  # 5 requests a second together
+    firsts = [staggered(100.0, number, users, user_rate).next for number in range(users)]
+    assert firsts == pytest.approx([100.0 + number * 0.2 for number in range(users)])
+    assert staggered(100.0, 0, users, user_rate).interval == 2.0
