@@ -20,8 +20,8 @@ VERIFICATIONS = [("VerifyStaging", "DeployStaging"), ("VerifyProd", "DeployProd"
 # The outputs template.yaml provides for the verification, and the smoke test's input keys.
 SMOKE_TEST_INPUT = {
     "smokeTestStateMachineArn": "SmokeTestStateMachineArn",
-    "putFunctionArn": "PutBirthdayFunctionAliasArn",
-    "getFunctionArn": "GetGreetingFunctionAliasArn",
+    "putFunctionArn": "PutBirthdayLiveAliasArn",
+    "getFunctionArn": "GetGreetingLiveAliasArn",
 }
 # IAM accepts only "*" as the resource of these (no resource-level permissions).
 ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS = {
