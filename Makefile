@@ -88,3 +88,16 @@ sam-local: ## sam local start-api against DynamoDB Local (needs a Docker engine)
 .PHONY: clean
 clean: ## Remove build output, caches and reports (keeps .venv)
 	rm -rf .aws-sam reports .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+# --- hardening ---
+.PHONY: lock-src
+lock-src: lock ## Re-pin src/requirements.txt (hashed, arm64) to the versions dev.txt tests
+	$(BIN)/uv pip compile src/requirements.in --python-version $(PYTHON_VERSION) \
+	  --python-platform aarch64-manylinux2014 --generate-hashes -c requirements/dev.txt \
+	  --no-annotate --custom-compile-command "make lock-src" -o src/requirements.txt
+
+.PHONY: verify-src-wheels
+verify-src-wheels: $(STAMP) ## Check the arm64 wheels on PyPI match src/requirements.txt's hashes (needs PyPI)
+	rm -rf .aws-sam/wheels
+	$(PY) -m pip download -q --require-hashes --only-binary=:all: --no-deps --platform manylinux2014_aarch64 \
+	  --python-version $(PYTHON_VERSION) --implementation cp -r src/requirements.txt -d .aws-sam/wheels
