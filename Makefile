@@ -101,3 +101,7 @@ verify-src-wheels: $(STAMP) ## Check the arm64 wheels on PyPI match src/requirem
 	rm -rf .aws-sam/wheels
 	$(PY) -m pip download -q --require-hashes --only-binary=:all: --no-deps --platform manylinux2014_aarch64 \
 	  --python-version $(PYTHON_VERSION) --implementation cp -r src/requirements.txt -d .aws-sam/wheels
+
+.PHONY: hardening
+hardening: $(STAMP) ## Only the hardening tests: contract, faults, privacy, supply chain, properties, soak
+	$(BIN)/pytest tests/contract tests/faults tests/security tests/soak tests/handlers/test_handler_properties.py
