@@ -46,7 +46,9 @@ def test_the_document_is_valid_openapi_3_1(contract: OpenApiContract) -> None:
     assert contract.document["openapi"].startswith("3.1.")
 
 
-def test_schemathesis_finds_no_failures(local_api: LocalApiProcess, tmp_path: Path) -> None:
+def test_schemathesis_finds_no_failures(
+    local_api: LocalApiProcess, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Every phase (examples, coverage, fuzzing, stateful) and every check, against the local API."""
     command = [
         str(Path(sys.executable).with_name("st")),
@@ -72,6 +74,9 @@ def test_schemathesis_finds_no_failures(local_api: LocalApiProcess, tmp_path: Pa
     result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
+    with capsys.disabled():
+        cases = [line.strip() for line in output.splitlines() if "generated" in line]
+        print(f"\n  schemathesis (seed {SCHEMATHESIS_SEED}): {'; '.join(cases)}")
     assert "No issues found" in output, output
     assert "Operations:       2 selected / 2 total" in output, output
 
