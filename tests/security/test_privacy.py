@@ -46,8 +46,6 @@ def representations(day: date) -> list[str]:
         f"{y}-{day.month}-{day.day}",
         f"{d}{m}{y}",
         f"{y}-{m}",
-        str(day.toordinal()),
-        str(int(time.mktime(day.timetuple()))),
     ]
 
 
