@@ -154,3 +154,20 @@ check-deployment: $(STAMP) ## RATE=5 req/s for DURATION=60s at HOST=url|STACK=na
 .PHONY: typecheck-loadtest
 typecheck-loadtest: $(STAMP) ## mypy (strict) on the load tests
 	$(BIN)/mypy loadtest
+
+# --- hardening ---
+.PHONY: lock-src
+lock-src: lock ## Re-pin src/requirements.txt (hashed, arm64) to the versions dev.txt tests
+	$(BIN)/uv pip compile src/requirements.in --python-version $(PYTHON_VERSION) \
+	  --python-platform aarch64-manylinux2014 --generate-hashes -c requirements/dev.txt \
+	  --no-annotate --custom-compile-command "make lock-src" -o src/requirements.txt
+
+.PHONY: verify-src-wheels
+verify-src-wheels: $(STAMP) ## Check the arm64 wheels on PyPI match src/requirements.txt's hashes (needs PyPI)
+	rm -rf .aws-sam/wheels
+	$(PY) -m pip download -q --require-hashes --only-binary=:all: --no-deps --platform manylinux2014_aarch64 \
+	  --python-version $(PYTHON_VERSION) --implementation cp -r src/requirements.txt -d .aws-sam/wheels
+
+.PHONY: hardening
+hardening: $(STAMP) ## Only the hardening tests: contract, faults, privacy, supply chain, properties, soak
+	$(BIN)/pytest tests/contract tests/faults tests/security tests/soak tests/handlers/test_handler_properties.py

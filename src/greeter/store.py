@@ -95,7 +95,11 @@ class DynamoDBBirthdayStore:
         item = response.get("Item")
         if item is None:
             return None
-        return date.fromisoformat(item["dateOfBirth"]["S"])
+        try:
+            return date.fromisoformat(item["dateOfBirth"]["S"])
+        except (KeyError, ValueError):
+            # ValueError's text quotes the stored value, a date of birth: name the fault, never the value.
+            raise StoreMisconfiguredError("DynamoDB GetItem returned an item without an ISO dateOfBirth") from None
 
     def put(self, key: str, born: date) -> None:
         try:

@@ -9,12 +9,10 @@ from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
-import boto3
 import pytest
 import time_machine
-from botocore.stub import Stubber
 
-from greeter.store import DynamoDBBirthdayStore
+from greeter.store import StoreUnavailableError
 from tests.conftest import TABLE_NAME
 from tests.support.events import for_user, load_event, with_body
 
@@ -219,37 +217,7 @@ def test_other_methods_are_405_with_allow(get_handler: ModuleType, lambda_contex
     assert body["message"]
 
 
-def _stubbed_store(module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Stubber:
-    client = boto3.client("dynamodb")
-    monkeypatch.setattr(module, "store", DynamoDBBirthdayStore(client, TABLE_NAME))
-    stubber = Stubber(client)
-    stubber.activate()
-    return stubber
-
-
-@pytest.mark.parametrize(
-    "code", ["ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"]
-)
-def test_throttled_store_is_503_with_retry_after(
-    get_handler: ModuleType, lambda_context: Any, monkeypatch: pytest.MonkeyPatch, code: str
-) -> None:
-    stubber = _stubbed_store(get_handler, monkeypatch)
-    stubber.add_client_error("get_item", service_error_code=code, http_status_code=400)
-    status, headers, body = call(get_handler, load_event("get_greeting.json"), lambda_context)
-    assert status == 503
-    assert headers["retry-after"] == "1"
-    assert code not in json.dumps(body)
-    assert "Traceback" not in json.dumps(body)
-
-
-def test_missing_table_is_500_without_details(
-    put_handler: ModuleType, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    stubber = _stubbed_store(put_handler, monkeypatch)
-    stubber.add_client_error("put_item", service_error_code="ResourceNotFoundException", http_status_code=400)
-    status, _, body = call(put_handler, load_event("put_birthday.json"), lambda_context)
-    assert status == 500
-    assert body["message"] == "internal error"
+# Store faults (throttling, timeouts, a missing table...) are in tests/faults, over real sockets.
 
 
 def test_unexpected_error_is_500_with_generic_message(
@@ -317,8 +285,12 @@ def test_log_lines_carry_the_http_api_request_id_as_correlation_id(
 ) -> None:
     stream = io.StringIO()
     monkeypatch.setattr(get_handler.logger.registered_handler, "stream", stream)
-    stubber = _stubbed_store(get_handler, monkeypatch)
-    stubber.add_client_error("get_item", service_error_code="ThrottlingException", http_status_code=400)
+
+    class ThrottledStore:
+        def get(self, key: str) -> None:
+            raise StoreUnavailableError("DynamoDB GetItem failed: ThrottlingException")
+
+    monkeypatch.setattr(get_handler, "store", ThrottledStore())
     call(get_handler, load_event("get_greeting.json"), lambda_context)
     records = [json.loads(line) for line in stream.getvalue().splitlines()]
     warning = next(record for record in records if record["message"] == "store unavailable")
