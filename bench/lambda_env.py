@@ -1,0 +1,73 @@
+"""A Lambda-like process on this machine: the runtime's packages, the function's package, its environment.
+
+The python3.13 runtime ships boto3 and its dependencies with compiled bytecode;
+the function's package (`sam build` output) is mounted read-only at
+LAMBDA_TASK_ROOT, first on `sys.path`, so nothing is compiled to disk there:
+PYTHONDONTWRITEBYTECODE gives the same here. The interpreter is the base one
+under the virtualenv, with only these two directories added to its path.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+from localapi.store import LOCAL_CREDENTIALS
+from localapi.template import Function
+
+RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "dateutil", "six")
+"""What the Lambda Python runtime provides besides the standard library."""
+
+TRACE_HEADER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+"""A sampled trace, as Lambda sets it: the Tracer records (and sends over UDP) every subsegment."""
+
+
+def interpreter() -> str:
+    """The Python under the virtualenv, so the dev tools' packages are not on the path."""
+    return str(getattr(sys, "_base_executable", sys.executable))
+
+
+def link_runtime_packages(target: Path) -> Path:
+    """Fills `target` with links to the runtime's packages as installed here (with bytecode)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in RUNTIME_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            raise RuntimeError(f"{name} is not installed; run `make venv`")
+        origin = Path(spec.origin)
+        source = origin.parent if origin.name == "__init__.py" else origin
+        link = target / source.name
+        if not link.exists():
+            link.symlink_to(source)
+    return target
+
+
+def environment(function: Function, runtime_dir: Path, task_root: Path | None, region: str) -> dict[str, str]:
+    """The variables Lambda sets, then the function's own from the template.
+
+    With `task_root=None` only the runtime is on the path: the floor's process.
+    """
+    path = [str(runtime_dir)] if task_root is None else [str(task_root), str(runtime_dir)]
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LANG": "en_US.UTF-8",
+        "TZ": ":UTC",
+        "PYTHONPATH": os.pathsep.join(path),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "LAMBDA_TASK_ROOT": str(task_root or runtime_dir),
+        "LAMBDA_RUNTIME_DIR": str(runtime_dir),
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+        "AWS_LAMBDA_FUNCTION_NAME": function.logical_id,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb),
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        **LOCAL_CREDENTIALS,
+        "AWS_SESSION_TOKEN": "local",
+        "_X_AMZN_TRACE_ID": TRACE_HEADER,
+        "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+        **function.environment,
+    }
