@@ -164,13 +164,17 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
         workdir = Path(scratch)
         runtime = lambda_env.link_runtime_packages(workdir / "runtime")
+        overlays = {f.logical_id: workdir / "native" / f.logical_id for f in functions}
+        substituted = {
+            name: lambda_env.link_native_overlay(BUILD_DIR / name, overlay) for name, overlay in overlays.items()
+        }
         store = EmbeddedDynamoDB(template, args.region).start()
         try:
             subjects: list[Subject] = []
             for function in functions:
                 method = api_method(function)
                 task_root = BUILD_DIR / function.logical_id
-                env = lambda_env.environment(function, runtime, task_root, args.region)
+                env = lambda_env.environment(function, runtime, task_root, args.region, overlays[function.logical_id])
                 env["AWS_ENDPOINT_URL_DYNAMODB"] = store.endpoint_url
                 floor_env = lambda_env.environment(function, runtime, None, args.region)
                 floor_env["AWS_ENDPOINT_URL_DYNAMODB"] = store.endpoint_url
@@ -188,7 +192,9 @@ def main(argv: list[str] | None = None) -> int:
         warm: dict[str, dict[str, Any]] = {}
         for function in functions:
             method = api_method(function)
-            env = lambda_env.environment(function, runtime, BUILD_DIR / function.logical_id, args.region)
+            env = lambda_env.environment(
+                function, runtime, BUILD_DIR / function.logical_id, args.region, overlays[function.logical_id]
+            )
             env["PYTHONPATH"] += os.pathsep + str(PROBES)
             print(f"warm: {function.logical_id}", flush=True)
             _, warm[function.logical_id] = run_probe(
@@ -201,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, size in built_sizes.items():
         sizes[name]["sam_build_zip_bytes"] = size["zip_bytes"]
     report = summarise(functions, cold, warm, sizes, args)
+    report["native_packages_from_this_machine"] = substituted
     (REPORTS / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
     table = render(report)
     (REPORTS / "bench.md").write_text(table + "\n")

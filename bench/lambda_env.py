@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import platform
 import sys
 from pathlib import Path
 
@@ -44,12 +45,46 @@ def link_runtime_packages(target: Path) -> Path:
     return target
 
 
-def environment(function: Function, runtime_dir: Path, task_root: Path | None, region: str) -> dict[str, str]:
+def foreign_native_packages(package: Path) -> list[str]:
+    """Top-level packages whose compiled extensions are built for another CPU than this one.
+
+    `sam build` fetches wheels for the template's architecture (arm64); here
+    their extensions would not load and the pure-Python fallbacks would be timed.
+    """
+    machine = platform.machine()
+    foreign = {
+        extension.relative_to(package).parts[0]
+        for extension in package.rglob("*.so")
+        if machine not in extension.name and "-linux-gnu" in extension.name
+    }
+    return sorted(foreign)
+
+
+def link_native_overlay(package: Path, target: Path) -> list[str]:
+    """Links this machine's build of each foreign native package into `target`, to go first on the path."""
+    target.mkdir(parents=True, exist_ok=True)
+    names = foreign_native_packages(package)
+    for name in names:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            raise RuntimeError(f"{name} is not installed for {platform.machine()}; run `make venv`")
+        link = target / name
+        if not link.exists():
+            link.symlink_to(Path(spec.origin).parent)
+    return names
+
+
+def environment(
+    function: Function, runtime_dir: Path, task_root: Path | None, region: str, overlay: Path | None = None
+) -> dict[str, str]:
     """The variables Lambda sets, then the function's own from the template.
 
     With `task_root=None` only the runtime is on the path: the floor's process.
+    `overlay` (see `link_native_overlay`) goes before the task root.
     """
     path = [str(runtime_dir)] if task_root is None else [str(task_root), str(runtime_dir)]
+    if overlay is not None and task_root is not None:
+        path.insert(0, str(overlay))
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "LANG": "en_US.UTF-8",
