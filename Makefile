@@ -88,3 +88,13 @@ sam-local: ## sam local start-api against DynamoDB Local (needs a Docker engine)
 .PHONY: clean
 clean: ## Remove build output, caches and reports (keeps .venv)
 	rm -rf .aws-sam reports .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+# --- performance budget ---
+.PHONY: package
+package: $(STAMP) ## sam build, then drop what the Lambda runtime ships and precompile bytecode (see docs/performance.md)
+	$(BIN)/sam build --template-file template.yaml
+	$(PY) -m lambda_package $$(ls -d .aws-sam/build/*/)
+
+.PHONY: bench
+bench: $(STAMP) ## Performance budget: cold start vs the boto3 floor, warm µs, RSS, package size, DynamoDB calls
+	PYTHONPATH="$(PYTHONPATH):$(CURDIR)" $(PY) -m bench

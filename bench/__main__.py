@@ -7,7 +7,7 @@ when the budget is not met.
 from __future__ import annotations
 
 import argparse
-import copy
+import dataclasses
 import json
 import logging
 import os
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import lambda_package
+
 from bench import lambda_env
 from bench.stats import Limit, budget_table, markdown_table, median, ratio
 from localapi.store import EmbeddedDynamoDB
@@ -85,7 +86,7 @@ def run_probe(script: str, args: list[str], env: dict[str, str]) -> tuple[int, d
 
 
 def _now() -> int:
-    import time  # noqa: PLC0415 - the clock the probes read too (CLOCK_MONOTONIC)
+    import time
 
     return time.perf_counter_ns()
 
@@ -93,7 +94,7 @@ def _now() -> int:
 def sam_build() -> None:
     print("sam build ...", flush=True)
     subprocess.run(
-        ["sam", "build", "--template-file", str(PROJECT_ROOT / "template.yaml")],
+        [str(Path(sys.executable).with_name("sam")), "build", "--template-file", str(PROJECT_ROOT / "template.yaml")],
         cwd=PROJECT_ROOT,
         check=True,
         stdout=subprocess.DEVNULL,
@@ -124,7 +125,9 @@ def cold_event(method: str, directory: Path) -> Path:
 
 def measure_cold(subjects: list[Subject], runs: int) -> dict[str, dict[str, list[float]]]:
     """Round-robin over the subjects (so drift hits all alike), one warm-up round not counted."""
-    samples: dict[str, dict[str, list[float]]] = {s.name: {"init_ms": [], "total_ms": [], "cpu_ms": [], "rss_kb": []} for s in subjects}
+    samples: dict[str, dict[str, list[float]]] = {
+        s.name: {"init_ms": [], "total_ms": [], "cpu_ms": [], "rss_kb": []} for s in subjects
+    }
     for round_number in range(runs + 1):
         for subject in subjects:
             started, result = run_probe("probe_cold.py", subject.argv, subject.env)
@@ -139,6 +142,51 @@ def measure_cold(subjects: list[Subject], runs: int) -> dict[str, dict[str, list
         print(f"  cold-start round {round_number}/{runs}", end="\r", flush=True)
     print()
     return samples
+
+
+def cold_subjects(
+    functions: list[Function],
+    runtime: Path,
+    overlays: dict[str, Path],
+    endpoint_url: str,
+    workdir: Path,
+    *,
+    region: str,
+) -> list[Subject]:
+    """For each function: the floor for its DynamoDB operation, then the function itself."""
+    subjects = []
+    for function in functions:
+        method = api_method(function)
+        floor_env = lambda_env.environment(function, runtime, None, region)
+        env = lambda_env.environment(
+            function, runtime, BUILD_DIR / function.logical_id, region, overlays[function.logical_id]
+        )
+        for variables in (floor_env, env):
+            variables["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint_url
+        operation = FLOOR_OPERATION[method]
+        floor_argv = ["floor", operation, function.environment["TABLE_NAME"]]
+        subjects.append(Subject(f"floor {operation}", floor_argv, floor_env, 200))
+        function_argv = ["function", function.handler, str(cold_event(method, workdir))]
+        subjects.append(Subject(function.logical_id, function_argv, env, COLD_STATUS[method]))
+    return subjects
+
+
+def measure_warm(
+    functions: list[Function], runtime: Path, overlays: dict[str, Path], args: argparse.Namespace
+) -> dict[str, dict[str, Any]]:
+    """One process per function, many invocations against the in-process store."""
+    warm: dict[str, dict[str, Any]] = {}
+    for function in functions:
+        method = api_method(function)
+        task_root = BUILD_DIR / function.logical_id
+        env = lambda_env.environment(function, runtime, task_root, args.region, overlays[function.logical_id])
+        env["PYTHONPATH"] += os.pathsep + str(PROBES)
+        print(f"warm: {function.logical_id}", flush=True)
+        probe_args = [function.handler, str(EVENTS / SAMPLE_EVENT[method]), str(WARM_STATUS[method])]
+        _, warm[function.logical_id] = run_probe(
+            "probe_warm.py", [*probe_args, str(args.iterations), str(args.repeats)], env
+        )
+    return warm
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -170,38 +218,12 @@ def main(argv: list[str] | None = None) -> int:
         }
         store = EmbeddedDynamoDB(template, args.region).start()
         try:
-            subjects: list[Subject] = []
-            for function in functions:
-                method = api_method(function)
-                task_root = BUILD_DIR / function.logical_id
-                env = lambda_env.environment(function, runtime, task_root, args.region, overlays[function.logical_id])
-                env["AWS_ENDPOINT_URL_DYNAMODB"] = store.endpoint_url
-                floor_env = lambda_env.environment(function, runtime, None, args.region)
-                floor_env["AWS_ENDPOINT_URL_DYNAMODB"] = store.endpoint_url
-                subjects.append(
-                    Subject(f"floor {FLOOR_OPERATION[method]}", ["floor", FLOOR_OPERATION[method], function.environment["TABLE_NAME"]], floor_env, 200)
-                )
-                subjects.append(
-                    Subject(function.logical_id, ["function", function.handler, str(cold_event(method, workdir))], env, COLD_STATUS[method])
-                )
+            subjects = cold_subjects(functions, runtime, overlays, store.endpoint_url, workdir, region=args.region)
             print(f"cold starts: {args.runs} rounds of {len(subjects)} fresh processes", flush=True)
             cold = measure_cold(subjects, args.runs)
         finally:
             store.stop()
-
-        warm: dict[str, dict[str, Any]] = {}
-        for function in functions:
-            method = api_method(function)
-            env = lambda_env.environment(
-                function, runtime, BUILD_DIR / function.logical_id, args.region, overlays[function.logical_id]
-            )
-            env["PYTHONPATH"] += os.pathsep + str(PROBES)
-            print(f"warm: {function.logical_id}", flush=True)
-            _, warm[function.logical_id] = run_probe(
-                "probe_warm.py",
-                [function.handler, str(EVENTS / SAMPLE_EVENT[method]), str(WARM_STATUS[method]), str(args.iterations), str(args.repeats)],
-                env,
-            )
+        warm = measure_warm(functions, runtime, overlays, args)
 
     sizes = {f.logical_id: package_size(BUILD_DIR / f.logical_id) for f in functions}
     for name, size in built_sizes.items():
@@ -269,7 +291,7 @@ def summarise(
         "settings": {"cold_runs": args.runs, "warm_iterations": args.iterations, "warm_repeats": args.repeats},
         "functions": rows,
         "cold_start": {"ratio": ratios},
-        "budget": [{"name": l.name, "value": l.value, "limit": l.limit, "unit": l.unit, "met": l.met} for l in limits],
+        "budget": [{**dataclasses.asdict(limit), "met": limit.met} for limit in limits],
     }
 
 

@@ -14,6 +14,7 @@ JSON to RESULT_FD. Nothing is imported before the code under test but `sys`,
 import os
 import sys
 import time
+from typing import Any
 
 
 class LambdaContext:
@@ -45,12 +46,20 @@ def floor(operation: str, table: str) -> dict[str, object]:
 
     client = boto3.client("dynamodb")
     initialised = time.perf_counter_ns()
+    response: Any
     if operation == "GetItem":
         response = client.get_item(TableName=table, Key={"username": {"S": "nobody"}})
     else:
-        response = client.put_item(TableName=table, Item={"username": {"S": "nobody"}, "dateOfBirth": {"S": "1990-05-10"}})
+        response = client.put_item(
+            TableName=table, Item={"username": {"S": "nobody"}, "dateOfBirth": {"S": "1990-05-10"}}
+        )
     done, cpu = time.perf_counter_ns(), cpu_ns()
-    return {"initialised": initialised, "done": done, "cpu": cpu, "status": response["ResponseMetadata"]["HTTPStatusCode"]}
+    return {
+        "initialised": initialised,
+        "done": done,
+        "cpu": cpu,
+        "status": response["ResponseMetadata"]["HTTPStatusCode"],
+    }
 
 
 def function(handler_name: str, event_file: str) -> dict[str, object]:
@@ -71,7 +80,7 @@ def function(handler_name: str, event_file: str) -> dict[str, object]:
 def main() -> None:
     result_fd, mode, *args = sys.argv[1:]
     result = floor(*args) if mode == "floor" else function(*args)
-    import json  # noqa: PLC0415 - after the measurement
+    import json
 
     result["peak_rss_kb"] = peak_rss_kb()
     os.write(int(result_fd), json.dumps(result).encode())

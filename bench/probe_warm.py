@@ -20,7 +20,6 @@ from typing import Any
 
 from botocore import handlers
 from botocore.awsrequest import AWSResponse
-
 from probe_cold import LambdaContext, peak_rss_kb  # type: ignore[import-not-found]
 
 STORED_ITEM = {"Item": {"dateOfBirth": {"S": "1990-05-10"}}}
@@ -38,7 +37,7 @@ def answer_in_process(request: Any, event_name: str, **_: Any) -> AWSResponse:
     """The response DynamoDB would send; `event_name` ends with the operation."""
     operation = event_name.rsplit(".", 1)[-1]
     body = json.dumps(STORED_ITEM if operation == "GetItem" else {}).encode()
-    headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "bench"}
+    headers: Any = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "bench"}
     return AWSResponse(request.url, 200, headers, _Body(body))
 
 
@@ -85,7 +84,7 @@ def main() -> None:
     invocation_us = per_call(lambda: handler(event, context), n, r, 1e6)
     calls_per_request = len(calls) / (n * r)
 
-    from greeter.domain import days_until_birthday  # noqa: PLC0415 - imported by the handler already
+    from greeter.domain import days_until_birthday
 
     born, today = date(1990, 5, 10), date(2024, 2, 28)
     days_until_ns = per_call(lambda: days_until_birthday(born, today), n * 10, r, 1e9)

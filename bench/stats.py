@@ -71,5 +71,13 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> s
 def budget_table(limits: Iterable[Limit]) -> str:
     return markdown_table(
         ["budget", "measured", "limit", "met"],
-        [(limit.name, f"{format_number(limit.value)} {limit.unit}", f"{format_number(limit.limit)} {limit.unit}", limit.met) for limit in limits],
+        [
+            (
+                limit.name,
+                f"{format_number(limit.value)} {limit.unit}",
+                f"{format_number(limit.limit)} {limit.unit}",
+                limit.met,
+            )
+            for limit in limits
+        ],
     )
