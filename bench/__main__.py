@@ -174,27 +174,35 @@ def cold_subjects(
 def measure_warm(
     functions: list[Function], runtime: Path, overlays: dict[str, Path], args: argparse.Namespace
 ) -> dict[str, dict[str, Any]]:
-    """One process per function, many invocations against the in-process store."""
+    """Per function, one process each: the warm floor, then the function with an unsampled and a sampled trace."""
     warm: dict[str, dict[str, Any]] = {}
+    counts = [str(args.iterations), str(args.repeats)]
     for function in functions:
         method = api_method(function)
+        floor_env = lambda_env.environment(function, runtime, None, args.region)
+        floor_env["PYTHONPATH"] += os.pathsep + str(PROBES)
+        print(f"warm: floor {FLOOR_OPERATION[method]}", flush=True)
+        _, floor = run_probe("probe_warm.py", [f"floor:{FLOOR_OPERATION[method]}", "-", "-", *counts], floor_env)
+        measured: dict[str, Any] = {"floor": floor}
         task_root = BUILD_DIR / function.logical_id
-        env = lambda_env.environment(function, runtime, task_root, args.region, overlays[function.logical_id])
-        env["PYTHONPATH"] += os.pathsep + str(PROBES)
-        print(f"warm: {function.logical_id}", flush=True)
-        probe_args = [function.handler, str(EVENTS / SAMPLE_EVENT[method]), str(WARM_STATUS[method])]
-        _, warm[function.logical_id] = run_probe(
-            "probe_warm.py", [*probe_args, str(args.iterations), str(args.repeats)], env
-        )
+        probe_args = [function.handler, str(EVENTS / SAMPLE_EVENT[method]), str(WARM_STATUS[method]), *counts]
+        for trace, header in (("unsampled", lambda_env.UNSAMPLED_TRACE_HEADER), ("sampled", lambda_env.TRACE_HEADER)):
+            env = lambda_env.environment(function, runtime, task_root, args.region, overlays[function.logical_id])
+            env["PYTHONPATH"] += os.pathsep + str(PROBES)
+            env["_X_AMZN_TRACE_ID"] = header
+            print(f"warm: {function.logical_id}, {trace} trace", flush=True)
+            _, measured[trace] = run_probe("probe_warm.py", probe_args, env)
+        warm[function.logical_id] = measured
     return warm
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__)
-    parser.add_argument("--runs", type=int, default=20, help="cold starts per subject")
-    parser.add_argument("--iterations", type=int, default=2000, help="warm invocations per repeat")
-    parser.add_argument("--repeats", type=int, default=7, help="warm repeats (the median is kept)")
+    parser.add_argument("--runs", type=int, default=25, help="cold starts per subject")
+    parser.add_argument("--iterations", type=int, default=200, help="warm invocations per repeat")
+    parser.add_argument("--repeats", type=int, default=25, help="warm repeats (the median is kept)")
     parser.add_argument("--no-build", action="store_true", help="reuse .aws-sam/build")
+    parser.add_argument("--no-trim", action="store_true", help="measure the package as `sam build` left it")
     parser.add_argument("--region", default=os.environ.get("REGION", "eu-west-1"))
     args = parser.parse_args(argv)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the embedded store's access log
@@ -206,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
         sam_build()
         for function in functions:
             built_sizes[function.logical_id] = package_size(BUILD_DIR / function.logical_id)
-            lambda_package.main([str(BUILD_DIR / function.logical_id)])
+            if not args.no_trim:
+                lambda_package.main([str(BUILD_DIR / function.logical_id)])
     REPORTS.mkdir(exist_ok=True)
 
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
@@ -255,7 +264,9 @@ def summarise(
         mine = cold[function.logical_id]
         ratios[method] = ratio(median(mine["total_ms"]), median(floor["total_ms"]))
         cpu_ratio = ratio(median(mine["cpu_ms"]), median(floor["cpu_ms"]))
-        measured = warm[function.logical_id]
+        measured = warm[function.logical_id]["unsampled"]
+        sampled = warm[function.logical_id]["sampled"]
+        warm_floor = warm[function.logical_id]["floor"]
         rows[function.logical_id] = {
             "method": method,
             "memory_mb": function.memory_mb,
@@ -271,13 +282,21 @@ def summarise(
             "floor_rss_mb": median(floor["rss_kb"]) / 1024,
             "warm_us": median(measured["invocation_us"]["cpu"]),
             "warm_wall_us": median(measured["invocation_us"]["wall"]),
+            "warm_sampled_us": median(sampled["invocation_us"]["cpu"]),
+            "warm_floor_us": median(warm_floor["invocation_us"]["cpu"]),
             "days_until_ns": median(measured["days_until_ns"]["cpu"]),
             "warm_peak_rss_mb": measured["peak_rss_kb"] / 1024,
             "calls_at_import": measured["calls_at_import"],
             "calls_first_request": measured["calls_first_request"],
             "calls_per_request": measured["calls_per_request"],
             **sizes[function.logical_id],
-            "samples": {"cold": mine, "floor": floor, "warm_us": measured["invocation_us"]},
+            "samples": {
+                "cold": mine,
+                "floor": floor,
+                "warm_us": measured["invocation_us"],
+                "warm_sampled_us": sampled["invocation_us"],
+                "warm_floor_us": warm_floor["invocation_us"],
+            },
         }
         if method == "GET":
             limits.append(Limit("GET cold start / floor", ratios[method], COLD_GET_RATIO_LIMIT, "x"))
@@ -288,7 +307,12 @@ def summarise(
     return {
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()},
-        "settings": {"cold_runs": args.runs, "warm_iterations": args.iterations, "warm_repeats": args.repeats},
+        "settings": {
+            "cold_runs": args.runs,
+            "warm_iterations": args.iterations,
+            "warm_repeats": args.repeats,
+            "package": "as sam build left it" if args.no_trim else "trimmed, with bytecode (lambda_package)",
+        },
         "functions": rows,
         "cold_start": {"ratio": ratios},
         "budget": [{**dataclasses.asdict(limit), "met": limit.met} for limit in limits],
@@ -303,7 +327,7 @@ def render(report: dict[str, Any]) -> str:
         "init ms (floor)",
         "ratio",
         "CPU ms (floor), ratio",
-        "warm µs/invocation CPU (wall)",
+        "warm µs CPU: unsampled, sampled (floor)",
         "days_until ns",
         "peak RSS MB warm / cold (floor)",
         "zip KiB trimmed (sam build)",
@@ -317,7 +341,7 @@ def render(report: dict[str, Any]) -> str:
             f"{row['cold_init_ms']:.0f} ({row['floor_init_ms']:.0f})",
             row["cold_ratio"],
             f"{row['cold_cpu_ms']:.0f} ({row['floor_cpu_ms']:.0f}), {row['cold_cpu_ratio']:.2f}",
-            f"{row['warm_us']:.0f} ({row['warm_wall_us']:.0f})",
+            f"{row['warm_us']:.0f}, {row['warm_sampled_us']:.0f} ({row['warm_floor_us']:.0f})",
             row["days_until_ns"],
             f"{row['warm_peak_rss_mb']:.0f} / {row['cold_rss_mb']:.0f} ({row['floor_rss_mb']:.0f})",
             f"{row['zip_bytes'] / 1024:.0f} ({row.get('sam_build_zip_bytes', 0) / 1024:.0f})",

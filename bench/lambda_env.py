@@ -22,7 +22,12 @@ RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "d
 """What the Lambda Python runtime provides besides the standard library."""
 
 TRACE_HEADER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
-"""A sampled trace, as Lambda sets it: the Tracer records (and sends over UDP) every subsegment."""
+"""A sampled trace, as Lambda sets it: the Tracer records (and sends over UDP) every subsegment.
+
+Cold starts run sampled: X-Ray's default rule samples the first request of each second."""
+
+UNSAMPLED_TRACE_HEADER = TRACE_HEADER.replace("Sampled=1", "Sampled=0")
+"""Most warm requests: past the first each second, the default rule samples 5%."""
 
 
 def interpreter() -> str:

@@ -1,6 +1,10 @@
 """Warm invocations of one function, run as a script in a Lambda-like process (see `lambda_env`).
 
     probe_warm.py RESULT_FD HANDLER EVENT_FILE EXPECTED_STATUS ITERATIONS REPEATS
+    probe_warm.py RESULT_FD floor:OPERATION - - ITERATIONS REPEATS
+
+The second form is the warm floor: a bare botocore client making the same call
+the store makes, with nothing around it.
 
 DynamoDB is answered in-process: a botocore `before-send` handler returns the
 HTTP response, so the client still serialises the request, signs it and parses
@@ -59,8 +63,35 @@ def per_call(run: Any, iterations: int, repeats: int, scale: float) -> dict[str,
     return samples
 
 
+def warm_floor(operation: str, iterations: int, repeats: int) -> dict[str, Any]:
+    """The same DynamoDB call as the store's, from a bare client: what botocore alone costs."""
+    import botocore.session
+
+    handlers.BUILTIN_HANDLERS.append(("before-send.dynamodb", answer_in_process))
+    client = botocore.session.get_session().create_client("dynamodb")
+    key = {"username": {"S": "alice"}}
+    if operation == "GetItem":
+        item = {
+            "TableName": "BirthdaysTable",
+            "Key": key,
+            "ProjectionExpression": "dateOfBirth",
+            "ConsistentRead": True,
+        }
+        call = client.get_item
+    else:
+        dates = {"dateOfBirth": {"S": "1990-05-10"}, "updatedAt": {"S": "2024-02-28T12:00:00.000+00:00"}}
+        item = {"TableName": "BirthdaysTable", "Item": {**key, **dates}}
+        call = client.put_item
+    call(**item)
+    return {"invocation_us": per_call(lambda: call(**item), iterations, repeats, 1e6), "peak_rss_kb": peak_rss_kb()}
+
+
 def main() -> None:
     result_fd, handler_name, event_file, expected_status, iterations, repeats = sys.argv[1:]
+    if handler_name.startswith("floor:"):
+        floor = warm_floor(handler_name.removeprefix("floor:"), int(iterations), int(repeats))
+        os.write(int(result_fd), json.dumps(floor).encode())
+        return
     calls: list[str] = []
     # Every botocore session (boto3's too) registers the built-in handlers when it is created.
     handlers.BUILTIN_HANDLERS.append(("before-call.dynamodb", lambda model, **_: calls.append(model.name)))

@@ -73,6 +73,8 @@ def test_render_puts_every_function_and_every_limit_in_the_report() -> None:
         "cold_cpu_ratio": 1.087,
         "warm_us": 240.0,
         "warm_wall_us": 245.0,
+        "warm_sampled_us": 300.0,
+        "warm_floor_us": 200.0,
         "days_until_ns": 400.0,
         "warm_peak_rss_mb": 60.0,
         "cold_rss_mb": 58.0,
@@ -85,7 +87,7 @@ def test_render_puts_every_function_and_every_limit_in_the_report() -> None:
     }
     budget = [{"name": "warm GET", "value": 240.0, "limit": 250.0, "unit": "µs", "met": True}]
     text = render({"functions": {"GetGreetingFunction": row}, "budget": budget})
-    assert "| GetGreetingFunction (GET) | 300 (270) | 280 (260) | 1.11 | 250 (230), 1.09 | 240 (245) |" in text
+    assert "| GetGreetingFunction (GET) | 300 (270) | 280 (260) | 1.11 | 250 (230), 1.09 | 240, 300 (200) |" in text
     assert "| 0 / 1 |" in text
     assert "| warm GET | 240 µs | 250 µs | yes |" in text
 
