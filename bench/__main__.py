@@ -15,6 +15,7 @@ import platform
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -57,41 +58,33 @@ def api_method(function: Function) -> str:
 
 
 def run_probe(script: str, args: list[str], env: dict[str, str]) -> tuple[int, dict[str, Any]]:
-    """Starts a probe and returns (its start time, what it wrote to the result pipe)."""
+    """Runs a probe in a fresh process: its start time (`perf_counter_ns`) and the JSON it wrote to its pipe.
+
+    The result travels on a pipe of its own: the functions print logs and metrics to stdout.
+    """
     read_end, write_end = os.pipe()
-    started = 0
-    try:
-        started = _now()
-        process = subprocess.Popen(
-            [lambda_env.interpreter(), str(PROBES / script), str(write_end), *args],
-            env=env,
-            cwd=PROBES,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            pass_fds=(write_end,),
-        )
-        os.close(write_end)
-        write_end = -1
-        with os.fdopen(read_end, "rb") as results:
-            read_end = -1
-            output = results.read()
-        _, stderr = process.communicate()
-    finally:
-        for fd in (read_end, write_end):
-            if fd >= 0:
-                os.close(fd)
+    with os.fdopen(read_end, "rb") as results:
+        started = time.perf_counter_ns()
+        try:
+            process = subprocess.Popen(
+                [lambda_env.interpreter(), str(PROBES / script), str(write_end), *args],
+                env=env,
+                cwd=PROBES,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                pass_fds=(write_end,),
+            )
+        finally:
+            os.close(write_end)
+        output = results.read()
+    _, stderr = process.communicate()
     if process.returncode != 0 or not output:
         raise RuntimeError(f"{script} {' '.join(args)} failed ({process.returncode}):\n{stderr.decode()}")
     return started, json.loads(output)
 
 
-def _now() -> int:
-    import time
-
-    return time.perf_counter_ns()
-
-
 def sam_build() -> None:
+    """The build `sam deploy` would upload, into .aws-sam/build."""
     print("sam build ...", flush=True)
     subprocess.run(
         [str(Path(sys.executable).with_name("sam")), "build", "--template-file", str(PROJECT_ROOT / "template.yaml")],

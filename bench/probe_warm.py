@@ -68,7 +68,7 @@ def warm_floor(operation: str, iterations: int, repeats: int) -> dict[str, Any]:
     import botocore.session
 
     handlers.BUILTIN_HANDLERS.append(("before-send.dynamodb", answer_in_process))
-    client = botocore.session.get_session().create_client("dynamodb")
+    client: Any = botocore.session.get_session().create_client("dynamodb")
     key = {"username": {"S": "alice"}}
     if operation == "GetItem":
         item = {
