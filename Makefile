@@ -75,8 +75,9 @@ pytest: $(STAMP) ## The test suite (unit, handler, template, integration over HT
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 .PHONY: build
-build: $(STAMP) ## sam build (python3.13, arm64) into .aws-sam/
+build: $(STAMP) ## sam build (python3.13, arm64), then trim what the runtime ships and precompile (local/lambda_package.py)
 	$(BIN)/sam build --template-file template.yaml
+	$(PY) -m lambda_package $$(ls -d .aws-sam/build/*/)
 
 .PHONY: sam-local
 sam-local: ## sam local start-api against DynamoDB Local (needs a Docker engine)
@@ -171,3 +172,8 @@ verify-src-wheels: $(STAMP) ## Check the arm64 wheels on PyPI match src/requirem
 .PHONY: hardening
 hardening: $(STAMP) ## Only the hardening tests: contract, faults, privacy, supply chain, properties, soak
 	$(BIN)/pytest tests/contract tests/faults tests/security tests/soak tests/handlers/test_handler_properties.py
+
+# --- performance budget ---
+.PHONY: bench
+bench: $(STAMP) ## Performance budget: cold start vs the boto3 floor, warm µs, RSS, package size, DynamoDB calls
+	PYTHONPATH="$(PYTHONPATH):$(CURDIR)" $(PY) -m bench

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
-import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
@@ -78,9 +78,13 @@ class DynamoDBBirthdayStore:
 
     @classmethod
     def from_environment(cls) -> DynamoDBBirthdayStore:
-        """Builds the client (no network call); `AWS_ENDPOINT_URL_DYNAMODB` points it elsewhere."""
-        client = boto3.client("dynamodb", config=CLIENT_CONFIG)
-        return cls(client, os.environ["TABLE_NAME"])
+        """Builds the client (no network call); `AWS_ENDPOINT_URL_DYNAMODB` points it elsewhere.
+
+        A botocore session, not boto3: boto3 would also import s3transfer and
+        its thread and process pools at every cold start (see docs/performance.md).
+        """
+        client = botocore.session.get_session().create_client("dynamodb", config=CLIENT_CONFIG)
+        return cls(cast("DynamoDBClient", client), os.environ["TABLE_NAME"])
 
     def get(self, key: str) -> date | None:
         try:

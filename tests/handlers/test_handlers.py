@@ -5,7 +5,11 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -296,3 +300,62 @@ def test_log_lines_carry_the_http_api_request_id_as_correlation_id(
     warning = next(record for record in records if record["message"] == "store unavailable")
     assert warning["correlation_id"] == "Bk2XwhXBoAMEJHw="
     assert warning["reason"] == "DynamoDB GetItem failed: ThrottlingException"
+
+
+_IMPORT_THEN_ONE_REQUEST_EACH = """
+import json, sys
+from botocore import handlers
+from botocore.awsrequest import AWSResponse
+
+calls = []
+
+class Body:
+    def stream(self, **_):
+        yield b"{}"
+
+class Context:
+    function_name = "test"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:test"
+    aws_request_id = "00000000-0000-0000-0000-000000000000"
+
+# Every botocore session, boto3's included, registers these when it is created.
+handlers.BUILTIN_HANDLERS.append(("before-call.dynamodb", lambda model, **_: calls.append(model.name)))
+handlers.BUILTIN_HANDLERS.append(
+    ("before-send.dynamodb", lambda request, **_: AWSResponse(request.url, 200, {}, Body()))
+)
+from greeter.handlers import get_greeting, put_birthday
+
+at_import = list(calls)
+answers = {}
+for name, module, event in (("get", get_greeting, sys.argv[1]), ("put", put_birthday, sys.argv[2])):
+    calls.clear()
+    status = module.lambda_handler(json.load(open(event)), Context())["statusCode"]
+    answers[name] = [status, list(calls)]
+print(json.dumps({"at_import": at_import, **answers}))
+"""
+
+
+def test_no_dynamodb_call_at_import_and_one_per_request_in_a_fresh_process() -> None:
+    """A cold start imports the handlers first: nothing there may reach DynamoDB (no DescribeTable)."""
+    events = Path(__file__).resolve().parents[2] / "events"
+    src = Path(__file__).resolve().parents[2] / "src"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _IMPORT_THEN_ONE_REQUEST_EACH,
+            str(events / "get_greeting.json"),
+            str(events / "put_birthday.json"),
+        ],
+        env={**os.environ, "PYTHONPATH": str(src)},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert completed.returncode == 0, completed.stderr
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert result["at_import"] == []
+    assert result["get"] == [404, ["GetItem"]]
+    assert result["put"] == [204, ["PutItem"]]

@@ -13,7 +13,7 @@ from greeter import service, transport
 from greeter.store import DynamoDBBirthdayStore
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=["botocore"])  # the store's calls; patching all X-Ray knows costs cold start
 metrics = Metrics()
 app = transport.make_resolver()
 store = DynamoDBBirthdayStore.from_environment()

@@ -1,0 +1,351 @@
+"""`python -m bench` (what `make bench` runs): cold start, warm cost, memory, package size, DynamoDB calls.
+
+Writes reports/bench.json and reports/bench.md, prints the table, and exits 1
+when the budget is not met.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import lambda_package
+
+from bench import lambda_env
+from bench.stats import Limit, budget_table, markdown_table, median, ratio
+from localapi.store import EmbeddedDynamoDB
+from localapi.template import PROJECT_ROOT, Function, SamTemplate
+
+PROBES = Path(__file__).resolve().parent
+EVENTS = PROJECT_ROOT / "events"
+BUILD_DIR = PROJECT_ROOT / ".aws-sam" / "build"
+REPORTS = PROJECT_ROOT / "reports"
+
+COLD_GET_RATIO_LIMIT = 1.15
+WARM_LIMITS_US = {"GET": 250.0, "PUT": 300.0}
+FLOOR_OPERATION = {"GET": "GetItem", "PUT": "PutItem"}
+SAMPLE_EVENT = {"GET": "get_greeting.json", "PUT": "put_birthday.json"}
+WARM_STATUS = {"GET": 200, "PUT": 204}  # the store answers with a stored item
+COLD_STATUS = {"GET": 404, "PUT": 204}  # an unknown user on GET, as the floor's GetItem
+
+
+@dataclass(frozen=True)
+class Subject:
+    """One kind of fresh process the cold-start rounds start."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    expected_status: int
+
+
+def api_method(function: Function) -> str:
+    """The method a function is benchmarked with: its first route that is not ANY."""
+    return next(route.method for route in function.routes if route.method != "ANY")
+
+
+def run_probe(script: str, args: list[str], env: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    """Runs a probe in a fresh process: its start time (`perf_counter_ns`) and the JSON it wrote to its pipe.
+
+    The result travels on a pipe of its own: the functions print logs and metrics to stdout.
+    """
+    read_end, write_end = os.pipe()
+    with os.fdopen(read_end, "rb") as results:
+        started = time.perf_counter_ns()
+        try:
+            process = subprocess.Popen(
+                [lambda_env.interpreter(), str(PROBES / script), str(write_end), *args],
+                env=env,
+                cwd=PROBES,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                pass_fds=(write_end,),
+            )
+        finally:
+            os.close(write_end)
+        output = results.read()
+    _, stderr = process.communicate()
+    if process.returncode != 0 or not output:
+        raise RuntimeError(f"{script} {' '.join(args)} failed ({process.returncode}):\n{stderr.decode()}")
+    return started, json.loads(output)
+
+
+def sam_build() -> None:
+    """The build `sam deploy` would upload, into .aws-sam/build."""
+    print("sam build ...", flush=True)
+    subprocess.run(
+        [str(Path(sys.executable).with_name("sam")), "build", "--template-file", str(PROJECT_ROOT / "template.yaml")],
+        cwd=PROJECT_ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def package_size(directory: Path) -> dict[str, int]:
+    """The deployment zip of a built function (deflated, as `sam deploy` uploads it) and its unzipped size."""
+    files = sorted(path for path in directory.rglob("*") if path.is_file())
+    with tempfile.TemporaryFile() as archive:
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
+            for path in files:
+                bundle.write(path, path.relative_to(directory))
+        zipped = archive.tell()
+    return {"zip_bytes": zipped, "unzipped_bytes": sum(path.stat().st_size for path in files), "files": len(files)}
+
+
+def cold_event(method: str, directory: Path) -> Path:
+    """The sample event, for a user nobody stored on GET (the floor reads a missing key too)."""
+    event = json.loads((EVENTS / SAMPLE_EVENT[method]).read_text())
+    if method == "GET":
+        event["pathParameters"] = {"username": "Stranger"}
+        event["rawPath"] = event["requestContext"]["http"]["path"] = "/hello/Stranger"
+    path = directory / f"cold-{method.lower()}.json"
+    path.write_text(json.dumps(event))
+    return path
+
+
+def measure_cold(subjects: list[Subject], runs: int) -> dict[str, dict[str, list[float]]]:
+    """Round-robin over the subjects (so drift hits all alike), one warm-up round not counted."""
+    samples: dict[str, dict[str, list[float]]] = {
+        s.name: {"init_ms": [], "total_ms": [], "cpu_ms": [], "rss_kb": []} for s in subjects
+    }
+    for round_number in range(runs + 1):
+        for subject in subjects:
+            started, result = run_probe("probe_cold.py", subject.argv, subject.env)
+            if result["status"] != subject.expected_status:
+                raise RuntimeError(f"{subject.name} answered {result['status']}, expected {subject.expected_status}")
+            if round_number == 0:
+                continue
+            samples[subject.name]["init_ms"].append((result["initialised"] - started) / 1e6)
+            samples[subject.name]["total_ms"].append((result["done"] - started) / 1e6)
+            samples[subject.name]["cpu_ms"].append(result["cpu"] / 1e6)
+            samples[subject.name]["rss_kb"].append(result["peak_rss_kb"])
+        print(f"  cold-start round {round_number}/{runs}", end="\r", flush=True)
+    print()
+    return samples
+
+
+def cold_subjects(
+    functions: list[Function],
+    runtime: Path,
+    overlays: dict[str, Path],
+    endpoint_url: str,
+    workdir: Path,
+    *,
+    region: str,
+) -> list[Subject]:
+    """For each function: the floor for its DynamoDB operation, then the function itself."""
+    subjects = []
+    for function in functions:
+        method = api_method(function)
+        floor_env = lambda_env.environment(function, runtime, None, region)
+        env = lambda_env.environment(
+            function, runtime, BUILD_DIR / function.logical_id, region, overlays[function.logical_id]
+        )
+        for variables in (floor_env, env):
+            variables["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint_url
+        operation = FLOOR_OPERATION[method]
+        floor_argv = ["floor", operation, function.environment["TABLE_NAME"]]
+        subjects.append(Subject(f"floor {operation}", floor_argv, floor_env, 200))
+        function_argv = ["function", function.handler, str(cold_event(method, workdir))]
+        subjects.append(Subject(function.logical_id, function_argv, env, COLD_STATUS[method]))
+    return subjects
+
+
+def measure_warm(
+    functions: list[Function], runtime: Path, overlays: dict[str, Path], args: argparse.Namespace
+) -> dict[str, dict[str, Any]]:
+    """Per function, one process each: the warm floor, then the function with an unsampled and a sampled trace."""
+    warm: dict[str, dict[str, Any]] = {}
+    counts = [str(args.iterations), str(args.repeats)]
+    for function in functions:
+        method = api_method(function)
+        floor_env = lambda_env.environment(function, runtime, None, args.region)
+        floor_env["PYTHONPATH"] += os.pathsep + str(PROBES)
+        print(f"warm: floor {FLOOR_OPERATION[method]}", flush=True)
+        _, floor = run_probe("probe_warm.py", [f"floor:{FLOOR_OPERATION[method]}", "-", "-", *counts], floor_env)
+        measured: dict[str, Any] = {"floor": floor}
+        task_root = BUILD_DIR / function.logical_id
+        probe_args = [function.handler, str(EVENTS / SAMPLE_EVENT[method]), str(WARM_STATUS[method]), *counts]
+        for trace, header in (("unsampled", lambda_env.UNSAMPLED_TRACE_HEADER), ("sampled", lambda_env.TRACE_HEADER)):
+            env = lambda_env.environment(function, runtime, task_root, args.region, overlays[function.logical_id])
+            env["PYTHONPATH"] += os.pathsep + str(PROBES)
+            env["_X_AMZN_TRACE_ID"] = header
+            print(f"warm: {function.logical_id}, {trace} trace", flush=True)
+            _, measured[trace] = run_probe("probe_warm.py", probe_args, env)
+        warm[function.logical_id] = measured
+    return warm
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench", description=__doc__)
+    parser.add_argument("--runs", type=int, default=25, help="cold starts per subject")
+    parser.add_argument("--iterations", type=int, default=200, help="warm invocations per repeat")
+    parser.add_argument("--repeats", type=int, default=25, help="warm repeats (the median is kept)")
+    parser.add_argument("--no-build", action="store_true", help="reuse .aws-sam/build")
+    parser.add_argument("--no-trim", action="store_true", help="measure the package as `sam build` left it")
+    parser.add_argument("--region", default=os.environ.get("REGION", "eu-west-1"))
+    args = parser.parse_args(argv)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the embedded store's access log
+
+    template = SamTemplate()
+    functions = template.api_functions()
+    built_sizes = {}
+    if not args.no_build:
+        sam_build()
+        for function in functions:
+            built_sizes[function.logical_id] = package_size(BUILD_DIR / function.logical_id)
+            if not args.no_trim:
+                lambda_package.main([str(BUILD_DIR / function.logical_id)])
+    REPORTS.mkdir(exist_ok=True)
+
+    with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
+        workdir = Path(scratch)
+        runtime = lambda_env.link_runtime_packages(workdir / "runtime")
+        overlays = {f.logical_id: workdir / "native" / f.logical_id for f in functions}
+        substituted = {
+            name: lambda_env.link_native_overlay(BUILD_DIR / name, overlay) for name, overlay in overlays.items()
+        }
+        store = EmbeddedDynamoDB(template, args.region).start()
+        try:
+            subjects = cold_subjects(functions, runtime, overlays, store.endpoint_url, workdir, region=args.region)
+            print(f"cold starts: {args.runs} rounds of {len(subjects)} fresh processes", flush=True)
+            cold = measure_cold(subjects, args.runs)
+        finally:
+            store.stop()
+        warm = measure_warm(functions, runtime, overlays, args)
+
+    sizes = {f.logical_id: package_size(BUILD_DIR / f.logical_id) for f in functions}
+    for name, size in built_sizes.items():
+        sizes[name]["sam_build_zip_bytes"] = size["zip_bytes"]
+    report = summarise(functions, cold, warm, sizes, args)
+    report["native_packages_from_this_machine"] = substituted
+    (REPORTS / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
+    table = render(report)
+    (REPORTS / "bench.md").write_text(table + "\n")
+    print(table)
+    get_ratio = report["cold_start"]["ratio"]
+    print(f"\nGET cold start / floor: {get_ratio['GET']:.3f} (limit {COLD_GET_RATIO_LIMIT})")
+    return 0 if all(limit["met"] for limit in report["budget"]) else 1
+
+
+def summarise(
+    functions: list[Function],
+    cold: dict[str, dict[str, list[float]]],
+    warm: dict[str, dict[str, Any]],
+    sizes: dict[str, dict[str, int]],
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    rows: dict[str, Any] = {}
+    ratios: dict[str, float] = {}
+    limits: list[Limit] = []
+    for function in functions:
+        method = api_method(function)
+        floor = cold[f"floor {FLOOR_OPERATION[method]}"]
+        mine = cold[function.logical_id]
+        ratios[method] = ratio(median(mine["total_ms"]), median(floor["total_ms"]))
+        cpu_ratio = ratio(median(mine["cpu_ms"]), median(floor["cpu_ms"]))
+        measured = warm[function.logical_id]["unsampled"]
+        sampled = warm[function.logical_id]["sampled"]
+        warm_floor = warm[function.logical_id]["floor"]
+        rows[function.logical_id] = {
+            "method": method,
+            "memory_mb": function.memory_mb,
+            "cold_init_ms": median(mine["init_ms"]),
+            "cold_total_ms": median(mine["total_ms"]),
+            "floor_init_ms": median(floor["init_ms"]),
+            "floor_total_ms": median(floor["total_ms"]),
+            "cold_ratio": ratios[method],
+            "cold_cpu_ms": median(mine["cpu_ms"]),
+            "floor_cpu_ms": median(floor["cpu_ms"]),
+            "cold_cpu_ratio": cpu_ratio,
+            "cold_rss_mb": median(mine["rss_kb"]) / 1024,
+            "floor_rss_mb": median(floor["rss_kb"]) / 1024,
+            "warm_us": median(measured["invocation_us"]["cpu"]),
+            "warm_wall_us": median(measured["invocation_us"]["wall"]),
+            "warm_sampled_us": median(sampled["invocation_us"]["cpu"]),
+            "warm_floor_us": median(warm_floor["invocation_us"]["cpu"]),
+            "days_until_ns": median(measured["days_until_ns"]["cpu"]),
+            "warm_peak_rss_mb": measured["peak_rss_kb"] / 1024,
+            "calls_at_import": measured["calls_at_import"],
+            "calls_first_request": measured["calls_first_request"],
+            "calls_per_request": measured["calls_per_request"],
+            **sizes[function.logical_id],
+            "samples": {
+                "cold": mine,
+                "floor": floor,
+                "warm_us": measured["invocation_us"],
+                "warm_sampled_us": sampled["invocation_us"],
+                "warm_floor_us": warm_floor["invocation_us"],
+            },
+        }
+        if method == "GET":
+            limits.append(Limit("GET cold start / floor", ratios[method], COLD_GET_RATIO_LIMIT, "x"))
+        limits.append(Limit(f"warm {method}", rows[function.logical_id]["warm_us"], WARM_LIMITS_US[method], "µs"))
+        limits.append(Limit(f"{method}: DynamoDB calls at import", len(measured["calls_at_import"]), 0, "calls"))
+        limits.append(Limit(f"{method}: DynamoDB calls per request", measured["calls_per_request"], 1, "calls"))
+        limits.append(Limit(f"{method}: first request calls", len(measured["calls_first_request"]), 1, "calls"))
+    return {
+        "generated": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()},
+        "settings": {
+            "cold_runs": args.runs,
+            "warm_iterations": args.iterations,
+            "warm_repeats": args.repeats,
+            "package": "as sam build left it" if args.no_trim else "trimmed, with bytecode (lambda_package)",
+        },
+        "functions": rows,
+        "cold_start": {"ratio": ratios},
+        "budget": [{**dataclasses.asdict(limit), "met": limit.met} for limit in limits],
+    }
+
+
+def render(report: dict[str, Any]) -> str:
+    functions = report["functions"]
+    header = [
+        "function",
+        "cold start ms (floor)",
+        "init ms (floor)",
+        "ratio",
+        "CPU ms (floor), ratio",
+        "warm µs CPU: unsampled, sampled (floor)",
+        "days_until ns",
+        "peak RSS MB warm / cold (floor)",
+        "zip KiB trimmed (sam build)",
+        "unzipped MiB",
+        "DynamoDB calls at import / per request",
+    ]
+    rows = [
+        [
+            f"{name} ({row['method']})",
+            f"{row['cold_total_ms']:.0f} ({row['floor_total_ms']:.0f})",
+            f"{row['cold_init_ms']:.0f} ({row['floor_init_ms']:.0f})",
+            row["cold_ratio"],
+            f"{row['cold_cpu_ms']:.0f} ({row['floor_cpu_ms']:.0f}), {row['cold_cpu_ratio']:.2f}",
+            f"{row['warm_us']:.0f}, {row['warm_sampled_us']:.0f} ({row['warm_floor_us']:.0f})",
+            row["days_until_ns"],
+            f"{row['warm_peak_rss_mb']:.0f} / {row['cold_rss_mb']:.0f} ({row['floor_rss_mb']:.0f})",
+            f"{row['zip_bytes'] / 1024:.0f} ({row.get('sam_build_zip_bytes', 0) / 1024:.0f})",
+            row["unzipped_bytes"] / 1024 / 1024,
+            f"{len(row['calls_at_import'])} / {row['calls_per_request']:g}",
+        ]
+        for name, row in functions.items()
+    ]
+    limits = [Limit(**{k: v for k, v in limit.items() if k != "met"}) for limit in report["budget"]]
+    return markdown_table(header, rows) + "\n\n" + budget_table(limits)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""The bench's arithmetic, its report and the package trimming; no assertion here depends on a clock."""
+
+from __future__ import annotations
+
+import importlib.util
+import platform
+from pathlib import Path
+
+import lambda_package
+import pytest
+
+from bench import lambda_env
+from bench.__main__ import api_method, render
+from bench.stats import Limit, budget_table, format_number, markdown_table, median, ratio
+from localapi.template import SamTemplate
+
+
+def test_median_of_odd_and_even_counts_ignores_outliers() -> None:
+    assert median([3.0, 1.0, 1000.0]) == 3.0
+    assert median([4, 1, 3, 2]) == 2.5
+
+
+def test_median_of_nothing_is_an_error() -> None:
+    with pytest.raises(ValueError, match="no samples"):
+        median([])
+
+
+def test_ratio_is_measured_over_floor() -> None:
+    assert ratio(115.0, 100.0) == pytest.approx(1.15)
+    with pytest.raises(ValueError, match="positive"):
+        ratio(1.0, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(0, "0"), (0.01234, "0.012"), (1.234, "1.23"), (12.34, "12.3"), (123.4, "123"), (1234.5, "1234"), (-2.5, "-2.50")],
+)
+def test_numbers_keep_three_significant_digits_without_exponent(value: float, text: str) -> None:
+    assert format_number(value) == text
+
+
+def test_markdown_table_formats_cells_and_escapes_pipes() -> None:
+    table = markdown_table(["name", "value", "ok"], [["a|b", 1.234, True], ["c", 250, False]])
+    assert table.splitlines() == [
+        "| name | value | ok |",
+        "| --- | --- | --- |",
+        "| a\\|b | 1.23 | yes |",
+        "| c | 250 | no |",
+    ]
+
+
+def test_a_limit_is_met_at_the_limit_and_missed_above_it() -> None:
+    assert Limit("warm GET", 250.0, 250.0, "µs").met
+    assert not Limit("warm GET", 250.1, 250.0, "µs").met
+    assert budget_table([Limit("ratio", 1.2, 1.15, "x")]).splitlines()[-1] == "| ratio | 1.20 x | 1.15 x | no |"
+
+
+def test_each_api_function_is_benchmarked_with_its_own_method() -> None:
+    methods = {function.logical_id: api_method(function) for function in SamTemplate().api_functions()}
+    assert methods == {"GetGreetingFunction": "GET", "PutBirthdayFunction": "PUT"}
+
+
+def test_render_puts_every_function_and_every_limit_in_the_report() -> None:
+    row = {
+        "method": "GET",
+        "cold_total_ms": 300.0,
+        "floor_total_ms": 270.0,
+        "cold_init_ms": 280.0,
+        "floor_init_ms": 260.0,
+        "cold_ratio": 1.11,
+        "cold_cpu_ms": 250.0,
+        "floor_cpu_ms": 230.0,
+        "cold_cpu_ratio": 1.087,
+        "warm_us": 240.0,
+        "warm_wall_us": 245.0,
+        "warm_sampled_us": 300.0,
+        "warm_floor_us": 200.0,
+        "days_until_ns": 400.0,
+        "warm_peak_rss_mb": 60.0,
+        "cold_rss_mb": 58.0,
+        "floor_rss_mb": 50.0,
+        "zip_bytes": 2048,
+        "sam_build_zip_bytes": 4096,
+        "unzipped_bytes": 1048576,
+        "calls_at_import": [],
+        "calls_per_request": 1.0,
+    }
+    budget = [{"name": "warm GET", "value": 240.0, "limit": 250.0, "unit": "µs", "met": True}]
+    text = render({"functions": {"GetGreetingFunction": row}, "budget": budget})
+    assert "| GetGreetingFunction (GET) | 300 (270) | 280 (260) | 1.11 | 250 (230), 1.09 | 240, 300 (200) |" in text
+    assert "| 0 / 1 |" in text
+    assert "| warm GET | 240 µs | 250 µs | yes |" in text
+
+
+def _dist(package: Path, name: str, files: dict[str, str]) -> None:
+    dist_info = package / f"{name}.dist-info"
+    dist_info.mkdir(parents=True)
+    for relative, text in files.items():
+        (package / relative).parent.mkdir(parents=True, exist_ok=True)
+        (package / relative).write_text(text)
+    record = [f"{relative},," for relative in files] + [f"{name}.dist-info/RECORD,,"]
+    (dist_info / "RECORD").write_text("\n".join(record) + "\n")
+
+
+def test_trimming_drops_what_the_runtime_ships_and_keeps_the_rest(tmp_path: Path) -> None:
+    _dist(tmp_path, "botocore-1.44.8", {"botocore/__init__.py": "", "botocore/data/x.json": "{}"})
+    _dist(tmp_path, "python_dateutil-2.9.0.post0", {"dateutil/__init__.py": ""})
+    _dist(tmp_path, "wrapt-2.5.2", {"wrapt/__init__.py": ""})
+    (tmp_path / "greeter").mkdir()
+    (tmp_path / "greeter" / "__init__.py").write_text("")
+
+    dropped = lambda_package.drop_runtime_distributions(tmp_path)
+
+    assert dropped == ["botocore-1.44.8.dist-info", "python_dateutil-2.9.0.post0.dist-info"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["greeter", "wrapt", "wrapt-2.5.2.dist-info"]
+
+
+def test_compiled_bytecode_is_unchecked_hash_based(tmp_path: Path) -> None:
+    (tmp_path / "module.py").write_text("VALUE = 1\n")
+    assert lambda_package.compile_bytecode(tmp_path)
+    cached = Path(importlib.util.cache_from_source(str(tmp_path / "module.py")))
+    flags = int.from_bytes(cached.read_bytes()[4:8], "little")
+    assert flags == 0b01  # hash-based (bit 0), not checked against the source (bit 1 clear)
+
+
+def test_native_packages_built_for_another_cpu_are_found(tmp_path: Path) -> None:
+    foreign = "aarch64" if platform.machine() != "aarch64" else "x86_64"
+    (tmp_path / "wrapt").mkdir()
+    (tmp_path / "wrapt" / f"_wrappers.cpython-313-{foreign}-linux-gnu.so").write_bytes(b"")
+    (tmp_path / "native").mkdir()
+    (tmp_path / "native" / f"_speedups.cpython-313-{platform.machine()}-linux-gnu.so").write_bytes(b"")
+    assert lambda_env.foreign_native_packages(tmp_path) == ["wrapt"]
