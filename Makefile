@@ -46,7 +46,7 @@ run: $(STAMP) ## Start the local API (HOST, PORT; FAKETIME="2024-02-29 12:00:00"
 	HOST=$(HOST) PORT=$(PORT) $(PY) -m localapi $(if $(FAKETIME),--faketime "$(FAKETIME)")
 
 .PHONY: test
-test: $(STAMP) lint typecheck typecheck-hooks typecheck-loadtest cfn-lint cfn-lint-serverless cfn-lint-pipeline sam-validate checkov pytest ## Every check: ruff, mypy, cfn-lint (+serverless rules), sam validate, checkov, pytest
+test: $(STAMP) lint typecheck cfn-lint cfn-lint-serverless cfn-lint-pipeline sam-validate checkov pytest ## Every check: ruff, mypy, cfn-lint (+serverless rules), sam validate, checkov, pytest
 
 .PHONY: lint
 lint: $(STAMP) ## ruff (lint and format check)
@@ -59,8 +59,11 @@ format: $(STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff format .
 
 .PHONY: typecheck
-typecheck: $(STAMP) ## mypy (strict) on the deployed code and the local API
+typecheck: $(STAMP) ## mypy (strict): deployed code and local API, hooks, load tests, bench (each its own package root)
 	$(BIN)/mypy src local
+	$(BIN)/mypy hooks
+	$(BIN)/mypy loadtest
+	$(BIN)/mypy bench
 
 .PHONY: cfn-lint
 cfn-lint: $(STAMP) ## cfn-lint on the template
@@ -109,10 +112,6 @@ validate: cfn-lint-serverless sam-validate ## cfn-lint with the awslabs serverle
 cfn-lint-serverless: $(STAMP) ## cfn-lint on the template with the awslabs serverless rules (cfn-lint-serverless)
 	$(BIN)/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
 
-.PHONY: typecheck-hooks
-typecheck-hooks: $(STAMP) ## mypy (strict) on the pre-traffic hooks (their own package, outside src/)
-	$(BIN)/mypy hooks
-
 $(CHECKOV_STAMP): requirements/checkov.txt .python-version
 	@python=$$(PATH="$(SYSTEM_PATH)"; command -v python$(PYTHON_VERSION) || command -v python3 || true); \
 	if [ -z "$$python" ] || ! "$$python" -c 'import sys; sys.exit(sys.version_info[:2] != tuple(map(int, "$(PYTHON_VERSION)".split("."))))' 2>/dev/null; then \
@@ -151,10 +150,6 @@ loadtest: $(STAMP) ## Headless locust: HOST=url|STACK=name USERS=10 SPAWN_RATE=1
 .PHONY: check-deployment
 check-deployment: $(STAMP) ## RATE=5 req/s for DURATION=60s at HOST=url|STACK=name; report, plot, fails below 100 %
 	$(PY) -m loadtest check $(LOAD_ARGS) $(if $(RATE),--rate '$(RATE)')
-
-.PHONY: typecheck-loadtest
-typecheck-loadtest: $(STAMP) ## mypy (strict) on the load tests
-	$(BIN)/mypy loadtest
 
 # --- hardening ---
 .PHONY: lock-src
