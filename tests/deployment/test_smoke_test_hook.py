@@ -52,6 +52,16 @@ def codedeploy(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
         stubber.assert_no_pending_responses()
 
 
+def configured_hook(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The hook's environment as the template sets it, and a Step Functions client to stub."""
+    monkeypatch.setenv("SMOKE_TEST_STATE_MACHINE_ARN", STATE_MACHINE_ARN)
+    monkeypatch.setenv("PUT_FUNCTION_ARN", "arn:aws:lambda:eu-west-1:123456789012:function:put:2")
+    monkeypatch.setenv("GET_FUNCTION_ARN", "arn:aws:lambda:eu-west-1:123456789012:function:get:live")
+    sfn = boto3.client("stepfunctions")
+    monkeypatch.setattr(smoke_test_hook, "sfn_client", sfn)
+    return sfn
+
+
 def expect_report(codedeploy: Stubber, status: str) -> None:
     codedeploy.add_response(
         "put_lifecycle_event_hook_execution_status",
@@ -147,11 +157,7 @@ def test_each_run_has_a_unique_execution_name_tied_to_the_deployment(
 def test_a_smoke_test_that_cannot_start_is_reported_failed(
     codedeploy: Stubber, monkeypatch: pytest.MonkeyPatch, error_code: str, message: str
 ) -> None:
-    monkeypatch.setenv("SMOKE_TEST_STATE_MACHINE_ARN", STATE_MACHINE_ARN)
-    monkeypatch.setenv("PUT_FUNCTION_ARN", "arn:aws:lambda:eu-west-1:123456789012:function:put:2")
-    monkeypatch.setenv("GET_FUNCTION_ARN", "arn:aws:lambda:eu-west-1:123456789012:function:get:live")
-    sfn = boto3.client("stepfunctions")
-    monkeypatch.setattr(smoke_test_hook, "sfn_client", sfn)
+    sfn = configured_hook(monkeypatch)
     expect_report(codedeploy, "Failed")
 
     with Stubber(sfn) as stepfunctions:
@@ -166,11 +172,7 @@ def test_a_smoke_test_that_cannot_start_is_reported_failed(
 def test_only_a_succeeded_execution_counts_as_success(
     codedeploy: Stubber, monkeypatch: pytest.MonkeyPatch, status: str
 ) -> None:
-    monkeypatch.setenv("SMOKE_TEST_STATE_MACHINE_ARN", STATE_MACHINE_ARN)
-    monkeypatch.setenv("PUT_FUNCTION_ARN", "arn:aws:lambda:eu-west-1:123456789012:function:put:2")
-    monkeypatch.setenv("GET_FUNCTION_ARN", "arn:aws:lambda:eu-west-1:123456789012:function:get:live")
-    sfn = boto3.client("stepfunctions")
-    monkeypatch.setattr(smoke_test_hook, "sfn_client", sfn)
+    sfn = configured_hook(monkeypatch)
     expect_report(codedeploy, "Failed")
 
     with Stubber(sfn) as stepfunctions:

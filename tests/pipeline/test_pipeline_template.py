@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.pipeline.conftest import PROJECT_ROOT
+from tests.support.sam import LOG_DELIVERY_ACTIONS
 
 RELEASE_ORDER = ["Source", "Build", "DeployStaging", "VerifyStaging", "DeployProd", "VerifyProd"]
 DEPLOYS = [("DeployStaging", "staging"), ("DeployProd", "prod")]
@@ -22,17 +23,6 @@ SMOKE_TEST_INPUT = {
     "smokeTestStateMachineArn": "SmokeTestStateMachineArn",
     "putFunctionArn": "PutBirthdayLiveAliasArn",
     "getFunctionArn": "GetGreetingLiveAliasArn",
-}
-# IAM accepts only "*" as the resource of these (no resource-level permissions).
-ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS = {
-    "logs:CreateLogDelivery",
-    "logs:GetLogDelivery",
-    "logs:UpdateLogDelivery",
-    "logs:DeleteLogDelivery",
-    "logs:ListLogDeliveries",
-    "logs:PutResourcePolicy",
-    "logs:DescribeResourcePolicies",
-    "logs:DescribeLogGroups",
 }
 
 
@@ -284,7 +274,7 @@ def test_roles_use_a_wildcard_resource_only_where_iam_offers_nothing_narrower(
 ) -> None:
     for role, statement in _role_statements(pipeline_template):
         if "*" in _as_list(statement["Resource"]):
-            assert set(_as_list(statement["Action"])) <= ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS, role
+            assert set(_as_list(statement["Action"])) <= LOG_DELIVERY_ACTIONS, role
 
 
 def test_only_cloudformation_may_be_handed_the_deployment_role(pipeline_template: dict[str, Any]) -> None:

@@ -22,6 +22,19 @@ from samtranslator.translator.translator import Translator
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "template.yaml"
 ARTIFACT_BUCKET = "greeter-artifacts"
+LOG_DELIVERY_ACTIONS = frozenset(
+    {
+        "logs:CreateLogDelivery",
+        "logs:GetLogDelivery",
+        "logs:UpdateLogDelivery",
+        "logs:DeleteLogDelivery",
+        "logs:ListLogDeliveries",
+        "logs:PutResourcePolicy",
+        "logs:DescribeResourcePolicies",
+        "logs:DescribeLogGroups",
+    }
+)
+"""What a Step Functions log configuration needs; IAM accepts only "*" as their resource."""
 REGION = "eu-west-1"
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from cfnlint.api import lint_all
 
-from tests.support.sam import ROOT, sam_template, state_machine_definition, translate
+from tests.support.sam import LOG_DELIVERY_ACTIONS, ROOT, sam_template, state_machine_definition, translate
 
 API_FUNCTIONS = ("PutBirthdayFunction", "GetGreetingFunction")
 HOOKS = {"PutBirthdayFunction": "PutBirthdaySmokeTestHook", "GetGreetingFunction": "GetGreetingSmokeTestHook"}
@@ -37,16 +37,6 @@ FUNCTION_ALARMS = {
 }
 SHARED_ALARMS = ("Api5xxAlarm", "SmokeTestFailedAlarm")
 ENVIRONMENTS = {"default": "dev", "staging": "staging", "prod": "prod"}
-LOG_DELIVERY_ACTIONS = {
-    "logs:CreateLogDelivery",
-    "logs:GetLogDelivery",
-    "logs:UpdateLogDelivery",
-    "logs:DeleteLogDelivery",
-    "logs:ListLogDeliveries",
-    "logs:PutResourcePolicy",
-    "logs:DescribeResourcePolicies",
-    "logs:DescribeLogGroups",
-}
 
 
 def samconfig() -> dict[str, Any]:
