@@ -8,6 +8,7 @@ retrying will not help). Nothing here is called at import.
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Protocol, cast
@@ -31,6 +32,10 @@ CLIENT_CONFIG = Config(
     read_timeout=READ_TIMEOUT_SECONDS,
     retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
 )
+
+# botocore's DEBUG lines quote every request's parameters, dates of birth included,
+# and Lambda's ApplicationLogLevel=DEBUG lowers the root logger: keep botocore at INFO.
+logging.getLogger("botocore").setLevel(logging.INFO)
 
 TRANSIENT_ERROR_CODES = frozenset(
     {

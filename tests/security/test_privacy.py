@@ -186,3 +186,23 @@ def test_tracing_records_no_response_and_no_item() -> None:
             recorded[operation].get("response_parameters", [])
         )
         assert not names & {"Item", "Key", "Attributes", "ExpressionAttributeValues"}, operation
+
+
+def test_debug_logging_everywhere_still_logs_no_date_of_birth(
+    put_handler: ModuleType,
+    get_handler: ModuleType,
+    dynamodb: Any,
+    lambda_context: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Lambda's ApplicationLogLevel=DEBUG lowers the root logger; botocore would quote request parameters."""
+    with caplog.at_level(logging.DEBUG):
+        statuses = [
+            _call(put_handler, load_event("put_birthday.json"), lambda_context),
+            _call(get_handler, load_event("get_greeting.json"), lambda_context),
+        ]
+    assert statuses == [204, 200]
+    assert caplog.records  # DEBUG is really on
+    text = "\n".join(f"{record.name} {record.getMessage()} {record.args!r}" for record in caplog.records)
+    assert "1990-05-10" not in text  # the date in events/put_birthday.json
+    assert "19900510" not in text
