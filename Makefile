@@ -24,14 +24,20 @@ PORT ?= 3000
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(STAMP): requirements/dev.txt .python-version
+# $(call create-venv,DIR,REQUIREMENTS): a venv on the Python of .python-version (never
+# the machine default), from a hashed lock, installed with --require-hashes.
+define create-venv
 	@python=$$(PATH="$(SYSTEM_PATH)"; command -v python$(PYTHON_VERSION) || command -v python3 || true); \
 	if [ -z "$$python" ] || ! "$$python" -c 'import sys; sys.exit(sys.version_info[:2] != tuple(map(int, "$(PYTHON_VERSION)".split("."))))' 2>/dev/null; then \
-	  echo "error: Python $(PYTHON_VERSION) is needed to build $(VENV) (found: $${python:-none})" >&2; exit 1; fi; \
-	echo "Creating $(VENV) with $$("$$python" --version) from requirements/dev.txt"; \
-	rm -rf $(VENV); "$$python" -m venv $(VENV); \
-	$(PY) -m pip install -qq --require-hashes --no-deps -r requirements/dev.txt; \
-	touch $@
+	  echo "error: Python $(PYTHON_VERSION) is needed to build $(1) (found: $${python:-none})" >&2; exit 1; fi; \
+	echo "Creating $(1) with $$("$$python" --version) from $(2)"; \
+	rm -rf $(1); "$$python" -m venv $(1); \
+	$(1)/bin/python -m pip install -qq --require-hashes --no-deps -r $(2); \
+	touch $(1)/.installed
+endef
+
+$(STAMP): requirements/dev.txt .python-version
+	$(call create-venv,$(VENV),requirements/dev.txt)
 
 .PHONY: venv
 venv: $(STAMP) ## Create or refresh .venv (Python from .python-version, pinned and hashed)
@@ -113,13 +119,7 @@ cfn-lint-serverless: $(STAMP) ## cfn-lint on the template with the awslabs serve
 	$(BIN)/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
 
 $(CHECKOV_STAMP): requirements/checkov.txt .python-version
-	@python=$$(PATH="$(SYSTEM_PATH)"; command -v python$(PYTHON_VERSION) || command -v python3 || true); \
-	if [ -z "$$python" ] || ! "$$python" -c 'import sys; sys.exit(sys.version_info[:2] != tuple(map(int, "$(PYTHON_VERSION)".split("."))))' 2>/dev/null; then \
-	  echo "error: Python $(PYTHON_VERSION) is needed to build $(CHECKOV_VENV) (found: $${python:-none})" >&2; exit 1; fi; \
-	echo "Creating $(CHECKOV_VENV) from requirements/checkov.txt"; \
-	rm -rf $(CHECKOV_VENV); "$$python" -m venv $(CHECKOV_VENV); \
-	$(CHECKOV_VENV)/bin/python -m pip install -qq --require-hashes --no-deps -r requirements/checkov.txt; \
-	touch $@
+	$(call create-venv,$(CHECKOV_VENV),requirements/checkov.txt)
 
 .PHONY: lock-checkov
 lock-checkov: $(STAMP) ## Re-pin requirements/checkov.txt (with hashes) from requirements/checkov.in
