@@ -45,7 +45,11 @@ def test_runs_on_the_python_version_the_repo_pins(buildspec: dict[str, Any]) -> 
 
 def test_installs_pinned_dependencies_through_the_repos_bootstrap(buildspec: dict[str, Any]) -> None:
     index_of(buildspec, r"^make venv$")
-    assert "--require-hashes" in makefile_recipe("$(STAMP)")
+    # What `make venv` would run, expanded by make itself (-n: print, do not run; -B: as if stale).
+    dry_run = subprocess.run(
+        ["make", "-n", "-B", ".venv/.installed"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    assert "pip install -qq --require-hashes --no-deps -r requirements/dev.txt" in dry_run
 
 
 def test_tests_then_builds_then_packages(buildspec: dict[str, Any]) -> None:
