@@ -86,6 +86,11 @@ def main(argv: list[str] | None = None) -> int:
 
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     environment = {**os.environ, "AWS_REGION": region, "AWS_DEFAULT_REGION": region}
+    try:  # bind first: a busy port should stop us before anything else starts
+        listener = socket.create_server((args.host, args.port))
+    except OSError as error:
+        print(f"error: cannot listen on {args.host}:{args.port}: {error.strerror} (try PORT=...)", file=sys.stderr)
+        return 1
     store = None
     if not os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
         store = EmbeddedDynamoDB(template, region).start()
@@ -93,7 +98,6 @@ def main(argv: list[str] | None = None) -> int:
 
     functions = [_resolved(function, environment, env_vars) for function in template.api_functions()]
     workers = {function.logical_id: FunctionWorker(function, environment) for function in functions}
-    listener = socket.create_server((args.host, args.port))
     signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops as cleanly as Ctrl-C
     try:
         for worker in workers.values():

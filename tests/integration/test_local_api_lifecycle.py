@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import libfaketime
 import pytest
 import requests
 
-from tests.support.local_api import LocalApiProcess
+from tests.support.local_api import ROOT, LocalApiProcess
 
 pytestmark = pytest.mark.integration
 
@@ -79,3 +83,21 @@ def test_sigterm_stops_workers_and_store_cleanly() -> None:
     output = "".join(api.output)
     assert "Local API stopped" in output
     assert "Traceback" not in output
+
+
+def test_a_busy_port_is_a_clear_error_not_a_traceback() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT / "local")])}
+        done = subprocess.run(
+            [sys.executable, "-m", "localapi", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "Traceback" not in done.stderr
