@@ -52,7 +52,7 @@ run: $(STAMP) ## Start the local API (HOST, PORT; FAKETIME="2024-02-29 12:00:00"
 	HOST=$(HOST) PORT=$(PORT) $(PY) -m localapi $(if $(FAKETIME),--faketime "$(FAKETIME)")
 
 .PHONY: test
-test: $(STAMP) lint typecheck cfn-lint cfn-lint-serverless cfn-lint-pipeline sam-validate checkov pytest ## Every check: ruff, mypy, cfn-lint (+serverless rules), sam validate, checkov, pytest
+test: $(STAMP) lint typecheck cfn-lint sam-validate checkov pytest ## Every check: ruff, mypy, cfn-lint (+serverless rules), sam validate, checkov, pytest
 
 .PHONY: lint
 lint: $(STAMP) ## ruff (lint and format check)
@@ -72,8 +72,9 @@ typecheck: $(STAMP) ## mypy (strict): deployed code and local API, hooks, load t
 	$(BIN)/mypy bench
 
 .PHONY: cfn-lint
-cfn-lint: $(STAMP) ## cfn-lint on the template
-	$(BIN)/cfn-lint template.yaml
+cfn-lint: $(STAMP) ## cfn-lint: template.yaml with the awslabs serverless rules (cfn-lint-serverless), and pipeline.yaml
+	$(BIN)/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
+	$(BIN)/cfn-lint pipeline.yaml
 
 .PHONY: sam-validate
 sam-validate: $(STAMP) ## sam validate --lint (offline, no credentials)
@@ -99,11 +100,6 @@ sam-local: ## sam local start-api against DynamoDB Local (needs a Docker engine)
 clean: ## Remove build output, caches and reports (keeps .venv)
 	rm -rf .aws-sam reports .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
-# --- pipeline ---
-.PHONY: cfn-lint-pipeline
-cfn-lint-pipeline: $(STAMP) ## cfn-lint on pipeline.yaml (the CodePipeline stack an operator deploys once)
-	$(BIN)/cfn-lint pipeline.yaml
-
 # --- deployment: validate, checkov, deploy ---
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
@@ -112,11 +108,7 @@ ENV ?= dev
 SAM_CONFIG_ENV := $(if $(filter dev,$(ENV)),default,$(ENV))
 
 .PHONY: validate
-validate: cfn-lint-serverless sam-validate ## cfn-lint with the awslabs serverless rules, then sam validate --lint
-
-.PHONY: cfn-lint-serverless
-cfn-lint-serverless: $(STAMP) ## cfn-lint on the template with the awslabs serverless rules (cfn-lint-serverless)
-	$(BIN)/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
+validate: cfn-lint sam-validate ## cfn-lint with the awslabs serverless rules, then sam validate --lint
 
 $(CHECKOV_STAMP): requirements/checkov.txt .python-version
 	$(call create-venv,$(CHECKOV_VENV),requirements/checkov.txt)
