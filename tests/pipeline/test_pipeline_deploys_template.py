@@ -90,45 +90,34 @@ def test_the_deployment_role_may_create_every_generated_resource_type(deploy_sta
     assert missing == {}
 
 
+# Where each stack-named resource kind lives, and the property that names it; without
+# that property CloudFormation generates `<stack>-<LogicalId>-<suffix>`.
+NAMED_ARNS: dict[str, tuple[str, str]] = {
+    "AWS::Lambda::Function": (f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:", "FunctionName"),
+    "AWS::CloudWatch::Alarm": (f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:", "AlarmName"),
+    "AWS::CloudWatch::Dashboard": (f"arn:aws:cloudwatch::{ACCOUNT}:dashboard/", "DashboardName"),
+    "AWS::Logs::LogGroup": (f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:", "LogGroupName"),
+    "AWS::SNS::Topic": (f"arn:aws:sns:{REGION}:{ACCOUNT}:", "TopicName"),
+    "AWS::Scheduler::Schedule": (f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/default/", "Name"),
+    "AWS::IAM::Role": (f"arn:aws:iam::{ACCOUNT}:role/", "RoleName"),
+}
+
+
 def _named_arns() -> list[tuple[str, str]]:
-    """(action, ARN) for the resources whose names template.yaml or SAM set from the stack name."""
-    translated = translate({"Environment": "staging"})["Resources"]
-    arns: list[tuple[str, str]] = []
+    """(create action, ARN) for every resource whose name template.yaml or CloudFormation derive from the stack."""
 
     def name_of(value: Any) -> str:
         text = value["Fn::Sub"] if isinstance(value, dict) else value
         return str(text).replace("${AWS::StackName}", STACK).replace("${AWS::Region}", REGION)
 
-    for logical_id, resource in translated.items():
+    arns: list[tuple[str, str]] = []
+    for logical_id, resource in translate({"Environment": "staging"})["Resources"].items():
+        if resource["Type"] not in NAMED_ARNS:
+            continue
+        prefix, name_property = NAMED_ARNS[resource["Type"]]
         props = resource.get("Properties", {})
-        kind = resource["Type"]
-        if kind == "AWS::Lambda::Function":
-            name = name_of(props["FunctionName"]) if "FunctionName" in props else f"{STACK}-{logical_id}-ABC123"
-            arns.append(("lambda:CreateFunction", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"))
-        elif kind == "AWS::CloudWatch::Alarm":
-            name = name_of(props["AlarmName"])
-            arns.append(("cloudwatch:PutMetricAlarm", f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{name}"))
-        elif kind == "AWS::CloudWatch::Dashboard":
-            arns.append(
-                (
-                    "cloudwatch:PutDashboard",
-                    f"arn:aws:cloudwatch::{ACCOUNT}:dashboard/{name_of(props['DashboardName'])}",
-                )
-            )
-        elif kind == "AWS::Logs::LogGroup":
-            name = name_of(props["LogGroupName"])
-            arns.append(("logs:CreateLogGroup", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}"))
-        elif kind == "AWS::SNS::Topic":
-            arns.append(("sns:CreateTopic", f"arn:aws:sns:{REGION}:{ACCOUNT}:{STACK}-{logical_id}-ABC123"))
-        elif kind == "AWS::Scheduler::Schedule":
-            arns.append(
-                (
-                    "scheduler:CreateSchedule",
-                    f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/default/{name_of(props['Name'])}",
-                )
-            )
-        elif kind == "AWS::IAM::Role":
-            arns.append(("iam:CreateRole", f"arn:aws:iam::{ACCOUNT}:role/{STACK}-{logical_id}-ABC123"[:90]))
+        name = name_of(props[name_property]) if name_property in props else f"{STACK}-{logical_id}-ABC123"
+        arns.append((CREATE_ACTIONS[resource["Type"]], prefix + name))
     return arns
 
 
