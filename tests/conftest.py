@@ -11,6 +11,7 @@ import moto  # imported before boto3 clients exist, so moto can intercept every 
 import pytest
 
 from localapi.template import SamTemplate
+from tests.support import smoke_test
 from tests.support.local_api import LocalApiProcess
 
 TABLE_NAME = "BirthdaysTable"
@@ -64,17 +65,9 @@ def get_handler(dynamodb: Any) -> ModuleType:
 
 @pytest.fixture
 def lambda_context() -> Any:
-    class Context:
-        function_name = "test"
-        memory_limit_in_mb = 256
-        invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:test"
-        aws_request_id = "00000000-0000-0000-0000-000000000000"
-
-        @staticmethod
-        def get_remaining_time_in_millis() -> int:
-            return 6000
-
-    return Context()
+    return smoke_test.lambda_context(
+        "test", "arn:aws:lambda:eu-west-1:123456789012:function:test", "00000000-0000-0000-0000-000000000000"
+    )
 
 
 @pytest.fixture(scope="session")

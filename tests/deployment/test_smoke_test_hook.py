@@ -20,8 +20,9 @@ from botocore.stub import Stubber
 from greeter.handlers import put_birthday
 from greeter.store import DynamoDBBirthdayStore
 from hooks import smoke_test_hook
+from localapi.workers import LambdaContext
 from tests.deployment.conftest import SmokeTestWorld
-from tests.support.smoke_test import LambdaContext, run_to_completion
+from tests.support.smoke_test import lambda_context, run_to_completion
 
 DEPLOYMENT_ID = "d-ABCDEFGHI"
 HOOK_EXECUTION_ID = "hook-execution-1"
@@ -71,7 +72,7 @@ def expect_report(codedeploy: Stubber, status: str) -> None:
 
 
 def hook_context() -> LambdaContext:
-    return LambdaContext("CodeDeployHook_greeter-PutBirthday", "arn:aws:lambda:eu-west-1:123456789012:function:hook")
+    return lambda_context("CodeDeployHook_greeter-PutBirthday", "arn:aws:lambda:eu-west-1:123456789012:function:hook")
 
 
 @pytest.fixture

@@ -17,12 +17,13 @@ import traceback
 import uuid
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from moto.awslambda.models import LambdaFunction
 
+from localapi.workers import LambdaContext
 from tests.support.sam import sam_template, state_machine_definition
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -63,16 +64,15 @@ def substituted_definition(values: dict[str, str]) -> str:
     return _SUBSTITUTION.sub(lambda match: values[match.group(1)], text)
 
 
-@dataclass
-class LambdaContext:
-    function_name: str
-    invoked_function_arn: str
-    memory_limit_in_mb: int = 256
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 6000
+def lambda_context(function_name: str, function_arn: str, request_id: str | None = None) -> LambdaContext:
+    """The context the Lambda runtime passes: the local API's, with the functions' 6 s timeout."""
+    return LambdaContext(
+        function_name=function_name,
+        memory_limit_in_mb=256,
+        aws_request_id=request_id or str(uuid.uuid4()),
+        deadline=time.monotonic() + 6,
+        invoked_function_arn=function_arn,
+    )
 
 
 class InProcessLambda:
@@ -98,7 +98,7 @@ class InProcessLambda:
         qualified = f"{function.function_name}:{function.version}"
         self.invocations.append((qualified, event))
         handler = self.handlers.get(function.function_name) or _import_handler(str(function.handler))
-        context = LambdaContext(function.function_name, function.function_arn)
+        context = lambda_context(function.function_name, function.function_arn)
         try:
             result = handler(event, context)
         except Exception as error:  # noqa: BLE001 - the runtime turns any exception into a function error
