@@ -63,12 +63,14 @@ def packaged(document: dict[str, Any]) -> dict[str, Any]:
     return packaged_document
 
 
-def translate(parameters: dict[str, str] | None = None) -> dict[str, Any]:
-    """The CloudFormation template that CloudFormation's SAM transform would deploy."""
+def translate(parameters: dict[str, str] | None = None, document: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The CloudFormation template that CloudFormation's SAM transform would deploy (template.yaml unless given)."""
     # A session names the region; nothing is called with it (no credentials are needed).
     translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=REGION))
     translated = translator.translate(
-        packaged(sam_template()), parameter_values=dict(parameters or {}), get_managed_policy_map=offline_policy_map
+        packaged(sam_template() if document is None else document),
+        parameter_values=dict(parameters or {}),
+        get_managed_policy_map=offline_policy_map,
     )
     result: dict[str, Any] = json.loads(json.dumps(translated))
     return result
