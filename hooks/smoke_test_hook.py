@@ -5,7 +5,7 @@ statemachines/smoke_test.asl.json (it PUTs, GETs, checks and cleans up); this
 hook only starts it synchronously against the targets in its environment and
 reports `Succeeded` or `Failed`. Whatever happens, it reports: a hook that
 never answers holds the deployment for an hour before CodeDeploy gives up.
-Its timeout (template.yaml) leaves room for the 60 s smoke test and the report.
+Its timeout (template.yaml) leaves room for the whole smoke test and the report.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ SUCCEEDED: LifecycleEventStatusType = "Succeeded"
 FAILED: LifecycleEventStatusType = "Failed"
 
 SMOKE_TEST_CONFIG = Config(
-    # StartSyncExecution answers when the execution ends (the state machine times out at 60 s).
-    read_timeout=70,
+    # StartSyncExecution answers when the execution ends (the state machine times out at 120 s).
+    read_timeout=130,
     connect_timeout=5,
     # A retry would run the whole smoke test again past the hook's timeout.
     retries={"mode": "standard", "total_max_attempts": 1},

@@ -17,6 +17,10 @@ Clock = Callable[[], date]
 
 _USERNAME = re.compile(r"[A-Za-z]{1,64}")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_SMOKE_TEST_RUN = re.compile(r"[!-~]{1,512}")  # printable ASCII: a Step Functions execution ARN
+
+SMOKE_TEST_KEY_PREFIX = "smoke-test#"
+"""Starts every smoke-test run's key; `-` and `#` are not letters, so no username's key does."""
 
 
 class DomainError(Exception):
@@ -32,6 +36,10 @@ class InvalidDateOfBirthError(DomainError):
 
 
 class UserNotFoundError(DomainError):
+    pass
+
+
+class InvalidSmokeTestRunError(DomainError):
     pass
 
 
@@ -54,6 +62,23 @@ def validate_username(username: str) -> str:
 def user_key(username: str) -> str:
     """Business rule: identity is case-insensitive; this is the stored key."""
     return validate_username(username).lower()
+
+
+def record_key(username: str, smoke_test_run: object = None) -> str:
+    """Business rule: where a request's date of birth is kept.
+
+    A person's is their `user_key`. A smoke-test run (named only by a direct
+    invoker: the smoke-test state machine) keeps its own under
+    `smoke-test#<run>`, which no username reaches and no other run shares, so a
+    run can neither touch a person's data nor disturb another run. The username
+    is checked either way.
+    """
+    key = user_key(username)
+    if smoke_test_run is None:
+        return key
+    if not isinstance(smoke_test_run, str) or not _SMOKE_TEST_RUN.fullmatch(smoke_test_run):
+        raise InvalidSmokeTestRunError("smokeTestRun must be 1 to 512 printable ASCII characters")
+    return SMOKE_TEST_KEY_PREFIX + smoke_test_run
 
 
 def parse_date_of_birth(value: object, today: date) -> date:

@@ -21,6 +21,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from greeter.domain import (
     DomainError,
     InvalidDateOfBirthError,
+    InvalidSmokeTestRunError,
     InvalidUsernameError,
     UserNotFoundError,
     validate_username,
@@ -31,6 +32,7 @@ MAX_BODY_BYTES = 4096
 ALLOWED_METHODS = "GET, PUT"
 RETRY_AFTER_SECONDS = "1"
 USERNAME_PARAMETER = "username"
+SMOKE_TEST_RUN_FIELD = "smokeTestRun"
 
 JsonResponse = Response[dict[str, str]]
 logger = Logger(child=True)
@@ -64,6 +66,16 @@ def path_username(event: APIGatewayProxyEventV2) -> str:
     Checked here, before the body is read, so a bad name is a 400 whatever the body.
     """
     return validate_username((event.path_parameters or {}).get(USERNAME_PARAMETER, ""))
+
+
+def smoke_test_run(event: APIGatewayProxyEventV2) -> object:
+    """The smoke-test run the invoker named in the event, or None for every API request.
+
+    A top-level field of the event, which API Gateway builds itself and never
+    gives one: an HTTP caller shapes the method, path, headers, query and body,
+    never the event, so only a direct invoker (the smoke-test state machine) sets it.
+    """
+    return event.raw_event.get(SMOKE_TEST_RUN_FIELD)
 
 
 def is_json_media_type(content_type: str | None) -> bool:
@@ -117,7 +129,7 @@ def make_resolver() -> APIGatewayHttpResolver:
     def request_error(exc: RequestError) -> JsonResponse:
         return error(exc.status, str(exc))
 
-    @app.exception_handler([InvalidUsernameError, InvalidDateOfBirthError])
+    @app.exception_handler([InvalidUsernameError, InvalidDateOfBirthError, InvalidSmokeTestRunError])
     def invalid_input(exc: DomainError) -> JsonResponse:
         return error(HTTPStatus.BAD_REQUEST, str(exc))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import moto
@@ -11,12 +12,12 @@ import pytest
 from localapi.template import SamTemplate
 from tests.conftest import TABLE_NAME
 from tests.support.smoke_test import (
-    STATE_MACHINE_ID,
     Execution,
     InProcessLambda,
     deploy_function,
     lambda_role,
     run_to_completion,
+    state_machine_name,
     substituted_definition,
     substitutions,
 )
@@ -41,35 +42,37 @@ class SmokeTestWorld:
         self.get_version_arn = deploy_function(self.lambda_client, role, GET_FUNCTION, handlers[GET_FUNCTION])
         self.values = substitutions({"BirthdaysTable": TABLE_NAME})
         self.state_machine_arn = self.sfn.create_state_machine(
-            name=STATE_MACHINE_ID,
+            name=state_machine_name(),
             definition=substituted_definition(self.values),
             roleArn=STATE_MACHINE_ROLE,
             type="EXPRESS",
         )["stateMachineArn"]
 
     @property
-    def smoke_test_key(self) -> str:
-        return self.values["SmokeTestUserKey"]
+    def username(self) -> str:
+        return self.values["SmokeTestUsername"]
+
+    def targets(self, put_arn: str | None = None, get_arn: str | None = None) -> dict[str, str]:
+        return {"putFunctionArn": put_arn or self.put_version_arn, "getFunctionArn": get_arn or self.get_version_arn}
 
     def run(self, put_arn: str | None = None, get_arn: str | None = None) -> Execution:
-        return run_to_completion(
-            self.sfn,
-            self.state_machine_arn,
-            {"putFunctionArn": put_arn or self.put_version_arn, "getFunctionArn": get_arn or self.get_version_arn},
-        )
+        return run_to_completion(self.sfn, self.state_machine_arn, self.targets(put_arn, get_arn))
 
     def stored_keys(self) -> list[str]:
-        return [item["username"]["S"] for item in self.dynamodb.scan(TableName=TABLE_NAME)["Items"]]
+        return sorted(item["username"]["S"] for item in self.dynamodb.scan(TableName=TABLE_NAME)["Items"])
 
-    def seed_smoke_test_item(self) -> None:
-        """A smoke-test item as a previous run would have left it."""
-        self.dynamodb.put_item(
-            TableName=TABLE_NAME,
-            Item={"username": {"S": self.smoke_test_key}, "dateOfBirth": {"S": "2000-01-01"}},
+    def stored_item(self, key: str) -> dict[str, Any] | None:
+        item: dict[str, Any] | None = self.dynamodb.get_item(TableName=TABLE_NAME, Key={"username": {"S": key}}).get(
+            "Item"
         )
+        return item
 
     def invoked(self) -> list[str]:
         return [qualified for qualified, _ in self.runtime.invocations]
+
+    def events_of(self, execution_arn: str) -> list[dict[str, Any]]:
+        """The events the functions received from one execution."""
+        return [event for _, event in self.runtime.invocations if event.get("smokeTestRun") == execution_arn]
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from greeter.handlers import put_birthday
 from greeter.store import DynamoDBBirthdayStore
 from hooks import smoke_test_hook
 from localapi.workers import LambdaContext
-from tests.deployment.conftest import SmokeTestWorld
+from tests.deployment.conftest import PUT_FUNCTION, SmokeTestWorld
 from tests.support.smoke_test import lambda_context, run_to_completion
 
 DEPLOYMENT_ID = "d-ABCDEFGHI"
@@ -39,7 +39,7 @@ class SyncExecutions:
 
     def start_sync_execution(self, stateMachineArn: str, name: str, input: str) -> dict[str, Any]:  # noqa: N803 - botocore's parameter names
         self.started.append({"stateMachineArn": stateMachineArn, "name": name, "input": input})
-        execution = run_to_completion(self.world.sfn, stateMachineArn, json.loads(input))
+        execution = run_to_completion(self.world.sfn, stateMachineArn, json.loads(input), name)
         answer = {"executionArn": execution.arn, "status": execution.status}
         return {**answer, "error": execution.error, "cause": execution.cause} if execution.error else answer
 
@@ -103,10 +103,15 @@ def test_a_healthy_new_version_is_reported_succeeded(
 
 
 def test_a_broken_new_version_is_reported_failed_and_cleaned_up(
-    world: SmokeTestWorld, smoke_test_targets: SyncExecutions, codedeploy: Stubber, monkeypatch: pytest.MonkeyPatch
+    world: SmokeTestWorld, smoke_test_targets: SyncExecutions, codedeploy: Stubber
 ) -> None:
-    world.seed_smoke_test_item()
-    monkeypatch.setattr(put_birthday, "store", DynamoDBBirthdayStore(boto3.client("dynamodb"), "NoSuchTable"))
+    """The new PUT version writes, then crashes: the hook reports Failed and the run's item is gone."""
+
+    def writes_then_crashes(event: dict[str, Any], context: Any) -> Any:
+        put_birthday.lambda_handler(event, context)
+        raise RuntimeError("boom after the write")
+
+    world.runtime.handlers[PUT_FUNCTION] = writes_then_crashes
     expect_report(codedeploy, "Failed")
 
     result = smoke_test_hook.lambda_handler(HOOK_EVENT, hook_context())

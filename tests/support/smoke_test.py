@@ -28,6 +28,8 @@ from tests.support.sam import sam_template, state_machine_definition
 
 Handler = Callable[[dict[str, Any], Any], Any]
 STATE_MACHINE_ID = "SmokeTestStateMachine"
+STACK_NAME = "birthday-greeter-test"
+"""The stack the moto world stands for: it names the state machine, as CloudFormation would."""
 _SUBSTITUTION = re.compile(r"\$\{([^}]+)\}")
 
 
@@ -48,6 +50,14 @@ def substitutions(resource_names: dict[str, str]) -> dict[str, str]:
     document = sam_template()
     declared = document["Resources"][STATE_MACHINE_ID]["Properties"]["DefinitionSubstitutions"]
     return {name: resolve(value, resource_names, document.get("Mappings", {})) for name, value in declared.items()}
+
+
+def state_machine_name(stack_name: str = STACK_NAME) -> str:
+    """The state machine's `Name` from template.yaml, for a stack of that name."""
+    name = sam_template()["Resources"][STATE_MACHINE_ID]["Properties"]["Name"]
+    resolved: str = name["Fn::Sub"].replace("${AWS::StackName}", stack_name)
+    assert "${" not in resolved, resolved
+    return resolved
 
 
 def substituted_definition(values: dict[str, str]) -> str:
@@ -166,26 +176,39 @@ class Execution:
         return [event["type"] for event in self.events if event["type"] == "TaskSucceeded"]
 
 
-def run_to_completion(sfn: Any, state_machine_arn: str, execution_input: dict[str, str]) -> Execution:
-    """Starts an execution under a unique name and waits (bounded) for it to end."""
+def start(sfn: Any, state_machine_arn: str, execution_input: dict[str, str], name: str | None = None) -> str:
+    """Starts an execution (under a unique name unless one is given); moto runs it in its own thread."""
     started = sfn.start_execution(
         stateMachineArn=state_machine_arn,
-        name=f"smoke-{uuid.uuid4()}",
+        name=name or f"smoke-{uuid.uuid4()}",
         input=json.dumps(execution_input),
     )
-    deadline = time.monotonic() + 30
+    arn: str = started["executionArn"]
+    return arn
+
+
+def wait_for(sfn: Any, execution_arn: str) -> Execution:
+    """Waits for an execution to end; the bound only turns a hang into a failure, it is not a timing."""
+    deadline = time.monotonic() + 60
     while True:
-        described = sfn.describe_execution(executionArn=started["executionArn"])
+        described = sfn.describe_execution(executionArn=execution_arn)
         if described["status"] != "RUNNING":
             break
         if time.monotonic() > deadline:
-            raise TimeoutError(f"execution {started['executionArn']} still running after 30 s")
+            raise TimeoutError(f"execution {execution_arn} still running after 60 s")
         time.sleep(0.05)
-    history = sfn.get_execution_history(executionArn=started["executionArn"], maxResults=1000)["events"]
+    history = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
     return Execution(
-        arn=started["executionArn"],
+        arn=execution_arn,
         status=described["status"],
         error=described.get("error"),
         cause=described.get("cause"),
         events=history,
     )
+
+
+def run_to_completion(
+    sfn: Any, state_machine_arn: str, execution_input: dict[str, str], name: str | None = None
+) -> Execution:
+    """Starts an execution and waits for it to end."""
+    return wait_for(sfn, start(sfn, state_machine_arn, execution_input, name))

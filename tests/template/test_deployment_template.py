@@ -336,8 +336,17 @@ def test_data_access_is_on_the_table_and_the_smoke_test_deletes_only_its_own_ite
         (dynamodb,) = [s for s in statements(template[role]) if str(s["Action"]).startswith("dynamodb:")]
         assert dynamodb["Resource"] == table_arn
     (delete,) = [s for s in statements(template["SmokeTestStateMachineRole"]) if s["Action"] == "dynamodb:DeleteItem"]
-    key = delete["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"]
-    assert key == [{"Fn::FindInMap": ["SmokeTest", "User", "Key"]}]
+    (key,) = delete["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+    # The key of a run: the prefix, then an execution ARN of this stack's smoke-test state machine.
+    assert key == {
+        "Fn::Sub": [
+            "${KeyPrefix}arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:*:${AWS::StackName}-smoke-test:*",
+            {"KeyPrefix": {"Fn::FindInMap": ["SmokeTest", "Run", "KeyPrefix"]}},
+        ]
+    }
+    assert template["SmokeTestStateMachine"]["Properties"]["StateMachineName"] == {
+        "Fn::Sub": "${AWS::StackName}-smoke-test"
+    }
 
 
 def test_the_state_machine_invokes_only_qualified_api_functions() -> None:
@@ -467,7 +476,9 @@ def test_the_smoke_test_cleans_up_with_the_direct_dynamodb_integration() -> None
     states = state_machine_definition()["States"]
     delete = states["DeleteSmokeTestItem"]
     assert delete["Resource"] == "arn:aws:states:::dynamodb:deleteItem"
-    assert delete["Parameters"]["Key"] == {"username": {"S": "${SmokeTestUserKey}"}}
+    assert delete["Parameters"]["Key"] == {
+        "username": {"S.$": "States.Format('${SmokeTestKeyPrefix}{}', $$.Execution.Id)"}
+    }
     for name in ("PutSmokeTestUser", "GetSmokeTestUser"):
         assert [catch["ErrorEquals"] for catch in states[name]["Catch"]] == [["States.ALL"]]
 

@@ -9,12 +9,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from greeter.domain import (
+    SMOKE_TEST_KEY_PREFIX,
     InvalidDateOfBirthError,
+    InvalidSmokeTestRunError,
     InvalidUsernameError,
     birthday_in,
     days_until_birthday,
     greeting,
     parse_date_of_birth,
+    record_key,
     user_key,
     validate_username,
 )
@@ -61,6 +64,33 @@ def test_invalid_usernames_are_refused(username: str) -> None:
 
 def test_identity_is_case_insensitive() -> None:
     assert user_key("Alice") == user_key("alice") == user_key("ALICE") == "alice"
+
+
+RUN = "arn:aws:states:eu-west-1:123456789012:express:greeter-smoke-test:d-ABC-1:0f3c2b1a"
+
+
+def test_a_person_is_kept_under_their_user_key_and_a_smoke_test_run_under_its_own() -> None:
+    assert record_key("GreeterSmokeTest") == user_key("GreeterSmokeTest")
+    assert record_key("GreeterSmokeTest", RUN) == SMOKE_TEST_KEY_PREFIX + RUN
+    assert record_key("GreeterSmokeTest", RUN) != record_key("GreeterSmokeTest", RUN + "2")
+
+
+@given(st.from_regex(r"[A-Za-z]{1,64}", fullmatch=True), st.from_regex(r"[!-~]{1,512}", fullmatch=True))
+def test_no_username_reaches_a_smoke_test_runs_key(username: str, run: str) -> None:
+    """User keys are letters only; a run's key starts with `smoke-test#`."""
+    assert record_key(username) != record_key(username, run)
+    assert not record_key(username).startswith(SMOKE_TEST_KEY_PREFIX)
+
+
+@pytest.mark.parametrize("run", ["", "with space", "x" * 513, 42, "caf\u00e9"])
+def test_a_malformed_run_is_refused(run: object) -> None:
+    with pytest.raises(InvalidSmokeTestRunError):
+        record_key("GreeterSmokeTest", run)
+
+
+def test_a_run_does_not_excuse_a_bad_username() -> None:
+    with pytest.raises(InvalidUsernameError):
+        record_key("smoke-test#x", RUN)
 
 
 @pytest.mark.parametrize(

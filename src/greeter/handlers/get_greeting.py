@@ -22,7 +22,8 @@ store = DynamoDBBirthdayStore.from_environment()
 @app.get("/hello/<username>")
 def get_greeting(**_raw_path: str) -> dict[str, str]:
     # The route regex sees the encoded path; API Gateway's decoded name is the one that counts.
-    message = service.greet(store, transport.path_username(app.current_event))
+    username = transport.path_username(app.current_event)
+    message = service.greet(store, username, smoke_test_run=transport.smoke_test_run(app.current_event))
     metrics.add_metric(name="GreetingsServed", unit=MetricUnit.Count, value=1)
     return {"message": message}
 

@@ -25,7 +25,8 @@ def put_birthday(**_raw_path: str) -> Response[None]:
     # The route regex sees the encoded path; API Gateway's decoded name is the one that counts.
     username = transport.path_username(app.current_event)
     body = transport.json_object_body(app.current_event)
-    service.save_birthday(store, username, body.get("dateOfBirth"))
+    run = transport.smoke_test_run(app.current_event)
+    service.save_birthday(store, username, body.get("dateOfBirth"), smoke_test_run=run)
     metrics.add_metric(name="BirthdaysSaved", unit=MetricUnit.Count, value=1)
     return Response(status_code=204)
 
