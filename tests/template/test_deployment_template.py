@@ -27,15 +27,22 @@ FUNCTION_ALARMS = {
         "PutBirthdayNewVersionErrorsAlarm",
         "PutBirthdayThrottlesAlarm",
         "PutBirthdayDurationAlarm",
+        "PutBirthdayTableThrottlesAlarm",
     ),
     "GetGreetingFunction": (
         "GetGreetingAliasErrorsAlarm",
         "GetGreetingNewVersionErrorsAlarm",
         "GetGreetingThrottlesAlarm",
         "GetGreetingDurationAlarm",
+        "GetGreetingTableThrottlesAlarm",
     ),
 }
 SHARED_ALARMS = ("Api5xxAlarm", "SmokeTestFailedAlarm")
+PAGING_ONLY_ALARMS = {
+    "TableSystemErrorsAlarm": "DynamoDB's own errors: no version of ours causes them, a rollback cannot stop them",
+}
+"""Alarms that notify but guard no deployment, and why."""
+TABLE_OPERATIONS = {"PutBirthdayFunction": "PutItem", "GetGreetingFunction": "GetItem"}
 ENVIRONMENTS = {"default": "dev", "staging": "staging", "prod": "prod"}
 
 
@@ -159,13 +166,15 @@ def test_the_break_glass_is_off_by_default_and_keeps_the_smoke_test() -> None:
         assert update["BeforeAllowTrafficHook"] == {"Ref": HOOKS[function]}
 
 
-def test_every_alarm_in_the_template_guards_a_deployment() -> None:
+def test_every_alarm_in_the_template_guards_a_deployment_or_only_pages_for_a_reason() -> None:
     in_groups = {
         alarm["Name"]["Ref"]
         for group in resources(resource_type="AWS::CodeDeploy::DeploymentGroup").values()
         for alarm in alarm_configuration(group)["Alarms"]
     }
-    assert in_groups == set(resources(resource_type="AWS::CloudWatch::Alarm"))
+    every_alarm = set(resources(resource_type="AWS::CloudWatch::Alarm"))
+    assert in_groups == every_alarm - set(PAGING_ONLY_ALARMS)
+    assert set(PAGING_ONLY_ALARMS) <= every_alarm
 
 
 @pytest.mark.parametrize("function", API_FUNCTIONS)
@@ -210,7 +219,7 @@ def test_hooks_are_deployed_without_alias_or_deployment_of_their_own() -> None:
 def test_the_function_alarms_watch_the_alias_the_new_version_throttles_and_p99(function: str) -> None:
     template = cfn()
     version = logical_id_of_type(template, f"{function}Version", "AWS::Lambda::Version")
-    alias_errors, new_errors, throttles, duration = (
+    alias_errors, new_errors, throttles, duration, _table_throttles = (
         template["Resources"][n]["Properties"] for n in FUNCTION_ALARMS[function]
     )
     alias_dimension = {"Name": "Resource", "Value": {"Fn::Sub": f"${{{function}}}:live"}}
@@ -221,6 +230,39 @@ def test_the_function_alarms_watch_the_alias_the_new_version_throttles_and_p99(f
     assert throttles["MetricName"] == "Throttles"
     assert {"Name": "FunctionName", "Value": {"Ref": function}} in throttles["Dimensions"]
     assert (duration["MetricName"], duration["ExtendedStatistic"]) == ("Duration", "p99")
+
+
+@pytest.mark.parametrize("function", API_FUNCTIONS)
+def test_a_functions_deployment_watches_throttling_of_the_table_operation_it_calls(function: str) -> None:
+    """A version that calls DynamoDB more than it should is throttled there first: it stops its own canary."""
+    alarm = resources()[FUNCTION_ALARMS[function][-1]]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == ("AWS/DynamoDB", "ThrottledRequests", "Sum")
+    assert alarm["Dimensions"] == [
+        {"Name": "TableName", "Value": {"Ref": "BirthdaysTable"}},
+        {"Name": "Operation", "Value": TABLE_OPERATIONS[function]},
+    ]
+    assert alarm["Threshold"] == {"Ref": "ThrottlesAlarmThreshold"}
+
+
+def test_the_tables_system_errors_page_for_every_operation_the_stack_calls() -> None:
+    """SystemErrors per operation (TableName and Operation are its dimensions), summed; UserErrors has no
+    table dimension at all (it is the account's), so it cannot say anything about this table."""
+    alarm = resources()["TableSystemErrorsAlarm"]["Properties"]
+    stats = [m["MetricStat"] for m in alarm["Metrics"] if "MetricStat" in m]
+    assert {(s["Metric"]["Namespace"], s["Metric"]["MetricName"]) for s in stats} == {("AWS/DynamoDB", "SystemErrors")}
+    operations = set()
+    for stat in stats:
+        dimensions = {d["Name"]: d["Value"] for d in stat["Metric"]["Dimensions"]}
+        assert dimensions["TableName"] == {"Ref": "BirthdaysTable"}
+        operations.add(dimensions["Operation"])
+    states = state_machine_definition()["States"]
+    called_by_the_smoke_test = {
+        state["Resource"].rsplit(":", 1)[1] for state in states.values() if ":::dynamodb:" in state.get("Resource", "")
+    }
+    assert operations == {*TABLE_OPERATIONS.values(), *(op[0].upper() + op[1:] for op in called_by_the_smoke_test)}
+    (total,) = [m for m in alarm["Metrics"] if m.get("ReturnData")]
+    assert total["Expression"] == " + ".join(f"FILL({m['Id']}, 0)" for m in alarm["Metrics"] if "MetricStat" in m)
+    assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
 
 
 def test_the_duration_alarm_fires_before_the_timeout() -> None:
@@ -432,7 +474,7 @@ def test_the_dashboard_shows_api_functions_table_and_smoke_tests() -> None:
     rows = [row for widget in document["widgets"] for row in widget["properties"]["metrics"]]
     metrics = {row[1] for row in rows if isinstance(row[1], str)}
     assert {"Count", "4xx", "5xx", "Latency", "Errors", "Throttles", "Duration"} <= metrics
-    assert {"ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits", "ReadThrottleEvents"} <= metrics
+    assert {"ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits", "ReadThrottleEvents", "SystemErrors"} <= metrics
     assert "ExecutionsFailed" in metrics
     stats = {row[-1].get("stat") for row in rows if isinstance(row[-1], dict)}
     assert {"p50", "p99"} <= stats
