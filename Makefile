@@ -119,8 +119,8 @@ lock-checkov: $(STAMP) ## Re-pin requirements/checkov.txt (with hashes) from req
 	  --custom-compile-command "make lock-checkov" -o requirements/checkov.txt
 
 .PHONY: checkov
-checkov: $(CHECKOV_STAMP) ## checkov on the template (own venv); skips live in template.yaml, each with its reason
-	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation --file template.yaml
+checkov: $(CHECKOV_STAMP) ## checkov on template.yaml and pipeline.yaml (own venv); each skip lives on its resource, with its reason
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation --file template.yaml --file pipeline.yaml
 
 .PHONY: deploy
 deploy: build ## sam deploy --config-env for ENV=dev|staging|prod (needs AWS credentials)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from typing import Any
 
 import pytest
@@ -236,6 +237,49 @@ def test_artifact_bucket_refuses_requests_without_tls(pipeline_template: dict[st
         {"Fn::GetAtt": ["ArtifactBucket", "Arn"]},
         {"Fn::Sub": "${ArtifactBucket.Arn}/*"},
     ]
+
+
+def test_artifact_access_is_logged_to_a_private_bucket_only_s3_logging_writes(
+    pipeline_template: dict[str, Any],
+) -> None:
+    resources = pipeline_template["Resources"]
+    logging = resources["ArtifactBucket"]["Properties"]["LoggingConfiguration"]
+    assert logging["DestinationBucketName"] == {"Ref": "ArtifactAccessLogBucket"}
+    destination = resources["ArtifactAccessLogBucket"]["Properties"]
+    assert (
+        destination["PublicAccessBlockConfiguration"]
+        == resources["ArtifactBucket"]["Properties"]["PublicAccessBlockConfiguration"]
+    )
+    assert destination["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    statements = resources["ArtifactAccessLogBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    (allow,) = [s for s in statements if s["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": "logging.s3.amazonaws.com"}
+    assert allow["Action"] == "s3:PutObject"
+    assert allow["Resource"] == {"Fn::Sub": "${ArtifactAccessLogBucket.Arn}/" + logging["LogFilePrefix"] + "*"}
+    assert allow["Condition"]["ArnLike"] == {"aws:SourceArn": {"Fn::GetAtt": ["ArtifactBucket", "Arn"]}}
+    assert any(s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}} for s in statements)
+
+
+def test_build_logs_are_encrypted_with_the_pipeline_key_which_logs_may_use_for_that_group_only(
+    pipeline_template: dict[str, Any],
+) -> None:
+    resources = pipeline_template["Resources"]
+    group = resources["BuildLogGroup"]["Properties"]
+    assert group["KmsKeyId"] == {"Fn::GetAtt": ["ArtifactKey", "Arn"]}
+    statements = resources["ArtifactKey"]["Properties"]["KeyPolicy"]["Statement"]
+    (logs,) = [s for s in statements if s["Principal"] == {"Service": {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"}}]
+    (arn,) = logs["Condition"]["ArnEquals"].values()
+    assert _sub_text(arn).endswith(":log-group:" + _sub_text(group["LogGroupName"]))
+    assert not any("*" in action for action in logs["Action"])
+
+
+def test_make_checkov_scans_both_templates() -> None:
+    """checkov runs in `make test` on the pipeline too (a finding there fails the build)."""
+    dry_run = subprocess.run(["make", "-n", "checkov"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
+    (command,) = [line for line in dry_run.stdout.splitlines() if "/checkov " in line]
+    assert "--file template.yaml" in command
+    assert "--file pipeline.yaml" in command
+    assert "--soft-fail" not in command
 
 
 # --- the roles ------------------------------------------------------------------------

@@ -480,6 +480,23 @@ def test_the_dashboard_shows_api_functions_table_and_smoke_tests() -> None:
     assert {"p50", "p99"} <= stats
 
 
+def test_no_log_group_skips_checkov_by_claiming_it_holds_no_date_of_birth_while_it_receives_execution_data() -> None:
+    """The smoke test's log group receives every state's input and output: its reason must say so."""
+    template = sam_template()["Resources"]
+    execution_data_destinations = {
+        destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
+        for resource in template.values()
+        if resource["Type"] == "AWS::Serverless::StateMachine"
+        and resource["Properties"].get("Logging", {}).get("IncludeExecutionData")
+        for destination in resource["Properties"]["Logging"]["Destinations"]
+    }
+    assert execution_data_destinations == {"SmokeTestLogGroup"}
+    for name in execution_data_destinations:
+        (skip,) = [s for s in template[name]["Metadata"]["checkov"]["skip"] if s["id"] == "CKV_AWS_158"]
+        assert "never a date of birth" not in skip["comment"]
+        assert "IncludeExecutionData" in skip["comment"]
+
+
 # ------------------------------------------------------------------ custom domain
 
 
