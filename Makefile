@@ -65,9 +65,10 @@ format: $(STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff format .
 
 .PHONY: typecheck
-typecheck: $(STAMP) ## mypy (strict): deployed code and local API, hooks, load tests, bench (each its own package root)
+typecheck: $(STAMP) ## mypy (strict): deployed code and local API, hooks, deploy tooling, load tests, bench (each its own package root)
 	$(BIN)/mypy src local
 	$(BIN)/mypy hooks
+	$(BIN)/mypy deploy
 	$(BIN)/mypy loadtest
 	$(BIN)/mypy bench
 
@@ -103,9 +104,19 @@ clean: ## Remove build output, caches and reports (keeps .venv)
 # --- deployment: validate, checkov, deploy ---
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
-# dev is samconfig.toml's `default` environment; staging and prod are named as such.
+# dev is samconfig.toml's `default` environment, and the only one `make deploy` deploys:
+# staging and prod belong to the pipeline (docs/deployment.md, "Who deploys what").
 ENV ?= dev
 SAM_CONFIG_ENV := $(if $(filter dev,$(ENV)),default,$(ENV))
+ifneq ($(filter deploy,$(MAKECMDGOALS)),)
+ifneq ($(ENV),dev)
+$(error ENV=$(ENV): staging and prod are deployed only by the pipeline (docs/pipeline.md), from samconfig.toml's [$(ENV)] section; change it there and push)
+endif
+endif
+# The pipeline's stack settings: CloudFormation template configuration files for staging
+# and prod, written from samconfig.toml (the one place they live) by the Build stage.
+APPLICATION_NAME ?= birthday-greeter
+TEMPLATE_CONFIGURATION_DIR ?= deploy
 
 .PHONY: validate
 validate: cfn-lint sam-validate ## cfn-lint with the awslabs serverless rules, then sam validate --lint
@@ -123,8 +134,12 @@ checkov: $(CHECKOV_STAMP) ## checkov on template.yaml and pipeline.yaml (own ven
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation --file template.yaml --file pipeline.yaml
 
 .PHONY: deploy
-deploy: build ## sam deploy --config-env for ENV=dev|staging|prod (needs AWS credentials)
+deploy: build ## sam deploy --config-env default: dev, with your AWS credentials (staging and prod: the pipeline)
 	$(BIN)/sam deploy --config-env $(SAM_CONFIG_ENV)
+
+.PHONY: template-configuration
+template-configuration: $(STAMP) ## deploy/staging.json, deploy/prod.json from samconfig.toml (APPLICATION_NAME: pipeline.yaml's)
+	$(PY) -m deploy.template_configuration --application-name '$(APPLICATION_NAME)' --output-dir '$(TEMPLATE_CONFIGURATION_DIR)'
 
 # --- load testing ---
 # HOST is also `make run`'s listen address: a URL (with ://) is taken as the target as is;

@@ -6,6 +6,7 @@ import re
 import subprocess
 from typing import Any
 
+from deploy.template_configuration import PIPELINE_ENVIRONMENTS
 from tests.pipeline.conftest import PROJECT_ROOT
 
 # Variables CodeBuild itself sets in every build.
@@ -94,8 +95,14 @@ def test_hands_over_every_file_the_deploy_stages_read(
     read_by_pipeline = set(re.findall(r"BuildOutput::([\w./-]+)", str(pipeline_template["Resources"]["Pipeline"])))
     assert read_by_pipeline == {"packaged.yaml", "deploy/staging.json", "deploy/prod.json"}
     assert set(buildspec["artifacts"]["files"]) == read_by_pipeline
-    for name in read_by_pipeline - {"packaged.yaml"}:
-        assert (PROJECT_ROOT / name).is_file()
+    # The template configuration files are what `make template-configuration` writes (by default into deploy/).
+    dry_run = subprocess.run(
+        ["make", "-n", "template-configuration"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    assert "-m deploy.template_configuration" in dry_run
+    assert "--output-dir 'deploy'" in dry_run
+    configurations = {f"deploy/{environment}.json" for environment in PIPELINE_ENVIRONMENTS}
+    assert read_by_pipeline - {"packaged.yaml"} == configurations
 
 
 def test_publishes_pytest_results_as_a_junit_report(buildspec: dict[str, Any]) -> None:

@@ -360,26 +360,3 @@ def test_deployment_role_attaches_only_the_managed_policies_sam_uses(pipeline_te
     for statement in attach_anywhere:
         for resource in _as_list(statement["Resource"]):
             assert re.search(r":role/\$\{ApplicationName\}-(staging|prod)-\*$", _sub_text(resource))
-
-
-# --- the per-environment configuration the build hands over ---------------------------
-@pytest.mark.parametrize("environment", ["staging", "prod"])
-def test_template_configuration_names_the_environment(pipeline_template: dict[str, Any], environment: str) -> None:
-    configuration = json.loads((PROJECT_ROOT / "deploy" / f"{environment}.json").read_text())
-    assert set(configuration) == {"Parameters", "Tags"}
-    assert configuration["Parameters"]["Environment"] == environment
-    assert configuration["Parameters"]["DeploymentType"] == "Canary10Percent5Minutes"
-    assert configuration["Tags"] == {
-        # Every resource of both stacks carries the pipeline's application name.
-        "Application": pipeline_template["Parameters"]["ApplicationName"]["Default"],
-        "Environment": environment,
-    }
-
-
-@pytest.mark.parametrize("environment", ["staging", "prod"])
-def test_template_configuration_environment_is_one_the_application_accepts(environment: str) -> None:
-    from localapi.template import SamTemplate
-
-    allowed = SamTemplate().document["Parameters"]["Environment"]["AllowedValues"]
-    configuration = json.loads((PROJECT_ROOT / "deploy" / f"{environment}.json").read_text())
-    assert configuration["Parameters"]["Environment"] in allowed
