@@ -84,8 +84,8 @@ def test_packaged_code_lands_where_the_deployment_role_may_read_it(
     prefix = buildspec["env"]["variables"]["PACKAGE_PREFIX"]
     package = commands(buildspec)[index_of(buildspec, r"\bsam package\b")]
     assert '--s3-prefix "$PACKAGE_PREFIX"' in package
-    role = pipeline_template["Resources"]["CloudFormationDeployRole"]["Properties"]
-    statements = {s["Sid"]: s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]}
+    policies = [r for r in pipeline_template["Resources"].values() if r["Type"] == "AWS::IAM::ManagedPolicy"]
+    statements = {s.get("Sid"): s for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"]}
     assert statements["ReadPackagedCode"]["Resource"] == {"Fn::Sub": f"${{ArtifactBucket.Arn}}/{prefix}/*"}
 
 

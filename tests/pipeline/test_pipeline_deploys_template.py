@@ -1,19 +1,20 @@
-"""pipeline.yaml and template.yaml agree: the Verify stages read outputs the stack has, and the
-CloudFormation deployment role may create every resource the SAM transform generates."""
+"""pipeline.yaml and template.yaml agree: the Verify stages read outputs the stack has, and each
+environment's deployment role may create every resource the SAM transform generates for its
+stack, and none of the other environment's."""
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from typing import Any
 
 import pytest
 
+from tests.pipeline.conftest import deployed_pipeline, role_statements, role_tags
+from tests.support.cloudformation import ACCOUNT, Deployment
+from tests.support.iam import Request, allowed
 from tests.support.sam import REGION, sam_template, translate
 
-ACCOUNT = "123456789012"
 APPLICATION = "birthday-greeter"
-STACK = f"{APPLICATION}-staging"
 
 # What CloudFormation calls to create each resource type, and the ARN it acts on
 # (names CloudFormation generates are `<stack>-<LogicalId>-<suffix>`).
@@ -41,37 +42,23 @@ CREATE_ACTIONS: dict[str, str] = {
 }
 
 
-def _render(value: Any) -> list[str]:
-    """A `!Sub` ARN of pipeline.yaml with the pipeline's own pseudo parameters filled in."""
-    if isinstance(value, list):
-        return [arn for item in value for arn in _render(item)]
-    text = value["Fn::Sub"] if isinstance(value, dict) else value
-    for name, replacement in {
-        "AWS::Partition": "aws",
-        "AWS::Region": REGION,
-        "AWS::AccountId": ACCOUNT,
-        "ApplicationName": APPLICATION,
-    }.items():
-        text = text.replace("${" + name + "}", replacement)
-    assert "${" not in text, text
-    return [text]
+ENVIRONMENTS = ("staging", "prod")
+DEPLOY_ROLES = {"staging": "StagingDeployRole", "prod": "ProdDeployRole"}
 
 
 @pytest.fixture(scope="module")
-def deploy_statements(pipeline_template: dict[str, Any]) -> list[dict[str, Any]]:
-    role = pipeline_template["Resources"]["CloudFormationDeployRole"]["Properties"]
-    statements = [statement for policy in role["Policies"] for statement in policy["PolicyDocument"]["Statement"]]
-    return [statement for statement in statements if statement["Effect"] == "Allow"]
+def pipeline(pipeline_template: dict[str, Any]) -> Deployment:
+    return deployed_pipeline(pipeline_template)
 
 
-def allowed(statements: list[dict[str, Any]], action: str, arn: str | None = None) -> bool:
-    for statement in statements:
-        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        if action not in actions:
-            continue
-        if arn is None or any(fnmatch.fnmatchcase(arn, pattern) for pattern in _render(statement["Resource"])):
-            return True
-    return False
+def role_can(pipeline: Deployment, environment: str, action: str, arn: str) -> bool:
+    """Whether the environment's deployment role may call `action` on `arn` while creating its stack's resources
+    (every role carrying the environment's boundary, as template.yaml gives it)."""
+    role = DEPLOY_ROLES[environment]
+    boundary = f"arn:aws:iam::{ACCOUNT}:policy/{APPLICATION}-{environment}-boundary"
+    context: dict[str, str | list[str]] = {"iam:PermissionsBoundary": boundary}
+    request = Request(action, arn, context)
+    return allowed(role_statements(pipeline, role), request, role_tags(pipeline, role))
 
 
 def test_verify_stages_read_outputs_the_stack_has(pipeline_template: dict[str, Any]) -> None:
@@ -82,11 +69,19 @@ def test_verify_stages_read_outputs_the_stack_has(pipeline_template: dict[str, A
     assert referenced <= outputs
 
 
-def test_the_deployment_role_may_create_every_generated_resource_type(deploy_statements: list[dict[str, Any]]) -> None:
-    generated = {resource["Type"] for resource in translate({"Environment": "staging"})["Resources"].values()}
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_the_deployment_role_may_create_every_generated_resource_type(pipeline: Deployment, environment: str) -> None:
+    generated = {resource["Type"] for resource in translate({"Environment": environment})["Resources"].values()}
     unknown = generated - set(CREATE_ACTIONS)
-    assert not unknown, f"add the create action of {unknown} here and to the deployment role"
-    missing = {kind: CREATE_ACTIONS[kind] for kind in generated if not allowed(deploy_statements, CREATE_ACTIONS[kind])}
+    assert not unknown, f"add the create action of {unknown} here and to the deployment roles"
+    statements = role_statements(pipeline, DEPLOY_ROLES[environment])
+    listed = {
+        action
+        for statement in statements
+        if statement["Effect"] == "Allow"
+        for action in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+    }
+    missing = {kind: CREATE_ACTIONS[kind] for kind in generated if CREATE_ACTIONS[kind] not in listed}
     assert missing == {}
 
 
@@ -100,30 +95,38 @@ NAMED_ARNS: dict[str, tuple[str, str]] = {
     "AWS::SNS::Topic": (f"arn:aws:sns:{REGION}:{ACCOUNT}:", "TopicName"),
     "AWS::Scheduler::Schedule": (f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/default/", "Name"),
     "AWS::IAM::Role": (f"arn:aws:iam::{ACCOUNT}:role/", "RoleName"),
+    "AWS::StepFunctions::StateMachine": (f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:", "StateMachineName"),
 }
 
 
-def _named_arns() -> list[tuple[str, str]]:
+def _named_arns(environment: str) -> list[tuple[str, str]]:
     """(create action, ARN) for every resource whose name template.yaml or CloudFormation derive from the stack."""
+    stack = f"{APPLICATION}-{environment}"
 
     def name_of(value: Any) -> str:
         text = value["Fn::Sub"] if isinstance(value, dict) else value
-        return str(text).replace("${AWS::StackName}", STACK).replace("${AWS::Region}", REGION)
+        return str(text).replace("${AWS::StackName}", stack).replace("${AWS::Region}", REGION)
 
     arns: list[tuple[str, str]] = []
-    for logical_id, resource in translate({"Environment": "staging"})["Resources"].items():
+    for logical_id, resource in translate({"Environment": environment})["Resources"].items():
         if resource["Type"] not in NAMED_ARNS:
             continue
         prefix, name_property = NAMED_ARNS[resource["Type"]]
         props = resource.get("Properties", {})
-        name = name_of(props[name_property]) if name_property in props else f"{STACK}-{logical_id}-ABC123"
+        name = name_of(props[name_property]) if name_property in props else f"{stack}-{logical_id}-ABC123"
         arns.append((CREATE_ACTIONS[resource["Type"]], prefix + name))
     return arns
 
 
-@pytest.mark.parametrize("action_and_arn", _named_arns(), ids=lambda pair: pair[1].rsplit(":", 1)[-1])
-def test_the_deployment_role_reaches_each_named_resource(
-    deploy_statements: list[dict[str, Any]], action_and_arn: tuple[str, str]
+@pytest.mark.parametrize(
+    ("environment", "action_and_arn"),
+    [(environment, pair) for environment in ENVIRONMENTS for pair in _named_arns(environment)],
+    ids=lambda value: value if isinstance(value, str) else value[1].rsplit(":", 1)[-1],
+)
+def test_the_deployment_role_reaches_each_named_resource_of_its_stack_only(
+    pipeline: Deployment, environment: str, action_and_arn: tuple[str, str]
 ) -> None:
     action, arn = action_and_arn
-    assert allowed(deploy_statements, action, arn), f"{action} on {arn}"
+    other = next(e for e in ENVIRONMENTS if e != environment)
+    assert role_can(pipeline, environment, action, arn), f"{action} on {arn}"
+    assert not role_can(pipeline, other, action, arn), f"the {other} role may {action} on {arn}"

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.pipeline.conftest import PROJECT_ROOT
-from tests.support.sam import LOG_DELIVERY_ACTIONS
+from tests.support.sam import LOG_DELIVERY_ACTIONS, sam_template
 
 RELEASE_ORDER = ["Source", "Build", "DeployStaging", "VerifyStaging", "DeployProd", "VerifyProd"]
 DEPLOYS = [("DeployStaging", "staging"), ("DeployProd", "prod")]
@@ -41,6 +41,9 @@ def _condition_values(template: dict[str, Any], parameters: dict[str, str]) -> d
         if isinstance(node, dict) and "Fn::Equals" in node:
             left, right = node["Fn::Equals"]
             return evaluate(left) == evaluate(right)
+        if isinstance(node, dict) and "Fn::Not" in node:
+            (inner,) = node["Fn::Not"]
+            return not evaluate(inner)
         if isinstance(node, str):
             return node
         raise AssertionError(f"condition form not understood by this test: {node!r}")
@@ -142,8 +145,8 @@ def test_deploy_creates_then_executes_one_change_set(
     assert config["TemplatePath"] == "BuildOutput::packaged.yaml"
     assert config["TemplateConfiguration"] == f"BuildOutput::deploy/{environment}.json"
     assert set(config["Capabilities"].split(",")) == {"CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"}
-    # The change set carries the deployment role; executing it needs none.
-    assert config["RoleArn"] == {"Fn::GetAtt": ["CloudFormationDeployRole", "Arn"]}
+    # The change set carries the environment's deployment role; executing it needs none.
+    assert config["RoleArn"] == {"Fn::GetAtt": [f"{environment.capitalize()}DeployRole", "Arn"]}
     assert create["InputArtifacts"] == [{"Name": "BuildOutput"}]
 
 
@@ -284,13 +287,25 @@ def test_make_checkov_scans_both_templates() -> None:
 
 # --- the roles ------------------------------------------------------------------------
 def _role_statements(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(role, statement) for every role's inline policies and the stack's managed policies attached to it."""
     statements = []
-    for name, resource in template["Resources"].items():
+    resources = template["Resources"]
+    for name, resource in resources.items():
         if resource["Type"] != "AWS::IAM::Role":
             continue
-        for policy in resource["Properties"].get("Policies", []):
-            statements += [(name, s) for s in policy["PolicyDocument"]["Statement"]]
+        documents = [policy["PolicyDocument"] for policy in resource["Properties"].get("Policies", [])]
+        documents += [
+            policy["Properties"]["PolicyDocument"]
+            for policy in resources.values()
+            if policy["Type"] == "AWS::IAM::ManagedPolicy" and {"Ref": name} in policy["Properties"].get("Roles", [])
+        ]
+        statements += [(name, s) for document in documents for s in _statements_of(document)]
     return statements
+
+
+def _statements_of(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """A policy's statements, a conditional one (`!If [cond, statement, AWS::NoValue]`) taken as present."""
+    return [s["Fn::If"][1] if set(s) == {"Fn::If"} else s for s in document["Statement"]]
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -302,12 +317,12 @@ def test_pipeline_codebuild_and_deployment_roles_exist(pipeline_template: dict[s
     assert resources["Pipeline"]["Properties"]["RoleArn"] == {"Fn::GetAtt": ["PipelineRole", "Arn"]}
     assert resources["BuildProject"]["Properties"]["ServiceRole"] == {"Fn::GetAtt": ["BuildRole", "Arn"]}
     roles = {name for name, _ in _role_statements(pipeline_template)}
-    assert {"PipelineRole", "BuildRole", "CloudFormationDeployRole", "VerifyDeploymentRole"} <= roles
+    assert {"PipelineRole", "BuildRole", "StagingDeployRole", "ProdDeployRole", "VerifyDeploymentRole"} <= roles
 
 
 def test_roles_name_every_action_they_allow(pipeline_template: dict[str, Any]) -> None:
     for role, statement in _role_statements(pipeline_template):
-        assert statement["Effect"] == "Allow", role
+        assert statement["Effect"] in {"Allow", "Deny"}, role
         assert "NotAction" not in statement, role
         for action in _as_list(statement["Action"]):
             assert "*" not in action, f"{role} allows a wildcard action: {action}"
@@ -317,7 +332,7 @@ def test_roles_use_a_wildcard_resource_only_where_iam_offers_nothing_narrower(
     pipeline_template: dict[str, Any],
 ) -> None:
     for role, statement in _role_statements(pipeline_template):
-        if "*" in _as_list(statement["Resource"]):
+        if statement["Effect"] == "Allow" and "*" in _as_list(statement["Resource"]):
             assert set(_as_list(statement["Action"])) <= LOG_DELIVERY_ACTIONS, role
 
 
@@ -326,10 +341,10 @@ def test_only_cloudformation_may_be_handed_the_deployment_role(pipeline_template
     pipeline_passes = [s for role, s in passes if role == "PipelineRole"]
     assert pipeline_passes == [
         {
-            "Sid": "HandDeploymentRoleToCloudFormation",
+            "Sid": "HandDeploymentRolesToCloudFormation",
             "Effect": "Allow",
             "Action": "iam:PassRole",
-            "Resource": {"Fn::GetAtt": ["CloudFormationDeployRole", "Arn"]},
+            "Resource": [{"Fn::GetAtt": ["StagingDeployRole", "Arn"]}, {"Fn::GetAtt": ["ProdDeployRole", "Arn"]}],
             "Condition": {"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}},
         }
     ]
@@ -337,26 +352,32 @@ def test_only_cloudformation_may_be_handed_the_deployment_role(pipeline_template
         assert "iam:PassedToService" in statement["Condition"]["StringEquals"]
 
 
-def test_verification_may_start_only_state_machines_the_deployment_creates(pipeline_template: dict[str, Any]) -> None:
+def test_verification_may_start_only_the_application_stacks_smoke_tests(pipeline_template: dict[str, Any]) -> None:
+    """template.yaml names its state machine <stack>-smoke-test; the deployment roles create them."""
     statements = {(role, s.get("Sid")): s for role, s in _role_statements(pipeline_template)}
     start = statements[("VerifyDeploymentRole", "RunTheApplicationsSmokeTests")]
-    manage = statements[("CloudFormationDeployRole", "ManageSmokeTestStateMachine")]
     assert start["Action"] == "states:StartSyncExecution"
-    assert start["Resource"] == manage["Resource"]
-    for arn in map(_sub_text, start["Resource"]):
-        name = arn.rsplit(":stateMachine:", 1)[1]
-        assert name in {"SmokeTestStateMachine-*", "${ApplicationName}-staging-*", "${ApplicationName}-prod-*"}
+    named = sam_template()["Resources"]["SmokeTestStateMachine"]["Properties"]["Name"]["Fn::Sub"]
+    expected = {named.replace("${AWS::StackName}", f"${{ApplicationName}}-{env}") for _, env in DEPLOYS}
+    assert {_sub_text(arn).rsplit(":stateMachine:", 1)[1] for arn in start["Resource"]} == expected
+    for role in ("StagingDeployRole", "ProdDeployRole"):
+        manage = statements[(role, "ManageSmokeTestStateMachine")]
+        (pattern,) = [_sub_text(arn).rsplit(":stateMachine:", 1)[1] for arn in manage["Resource"]]
+        assert pattern == "${ApplicationName}-${!aws:PrincipalTag/DeployEnvironment}-*"
 
 
-def test_deployment_role_attaches_only_the_managed_policies_sam_uses(pipeline_template: dict[str, Any]) -> None:
-    statements = {s["Sid"]: s for role, s in _role_statements(pipeline_template) if role == "CloudFormationDeployRole"}
-    attach = statements["AttachOnlySamManagedPolicies"]
-    assert set(attach["Action"]) == {"iam:AttachRolePolicy", "iam:DetachRolePolicy"}
-    allowed = [_sub_text(arn) for arn in attach["Condition"]["ArnEquals"]["iam:PolicyARN"]]
-    assert all(arn.startswith("arn:${AWS::Partition}:iam::aws:policy/") for arn in allowed)
-    attach_anywhere = [
-        s for s in statements.values() if {"iam:AttachRolePolicy", "iam:PutRolePolicy"} & set(_as_list(s["Action"]))
-    ]
-    for statement in attach_anywhere:
-        for resource in _as_list(statement["Resource"]):
-            assert re.search(r":role/\$\{ApplicationName\}-(staging|prod)-\*$", _sub_text(resource))
+def test_deployment_roles_attach_only_the_managed_policies_sam_uses(pipeline_template: dict[str, Any]) -> None:
+    for role in ("StagingDeployRole", "ProdDeployRole"):
+        statements = {s["Sid"]: s for r, s in _role_statements(pipeline_template) if r == role}
+        attach = statements["AttachOnlySamManagedPoliciesUnderTheBoundary"]
+        assert set(attach["Action"]) == {"iam:AttachRolePolicy", "iam:DetachRolePolicy"}
+        allowed = [_sub_text(arn) for arn in attach["Condition"]["ArnEquals"]["iam:PolicyARN"]]
+        assert all(arn.startswith("arn:${AWS::Partition}:iam::aws:policy/") for arn in allowed)
+        attach_anywhere = [
+            s
+            for s in statements.values()
+            if s["Effect"] == "Allow" and {"iam:AttachRolePolicy", "iam:PutRolePolicy"} & set(_as_list(s["Action"]))
+        ]
+        for statement in attach_anywhere:
+            for resource in _as_list(statement["Resource"]):
+                assert _sub_text(resource).endswith(":role/${ApplicationName}-${!aws:PrincipalTag/DeployEnvironment}-*")

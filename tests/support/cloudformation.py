@@ -163,3 +163,45 @@ def references(node: Any, conditions: dict[str, Any]) -> set[str]:
             else:
                 found |= references(argument, conditions)
     return {name for name in found if not name.startswith("AWS::")}
+
+
+_ARN_FORMATS: dict[str, tuple[str | None, str, str]] = {
+    # type: (property naming it, Ref gives ..., ARN format)
+    "AWS::Lambda::Function": ("FunctionName", "name", "arn:aws:lambda:{region}:{account}:function:{name}"),
+    "AWS::DynamoDB::Table": ("TableName", "name", "arn:aws:dynamodb:{region}:{account}:table/{name}"),
+    "AWS::StepFunctions::StateMachine": (
+        "StateMachineName",
+        "arn",
+        "arn:aws:states:{region}:{account}:stateMachine:{name}",
+    ),
+    "AWS::SNS::Topic": ("TopicName", "arn", "arn:aws:sns:{region}:{account}:{name}"),
+    "AWS::Logs::LogGroup": ("LogGroupName", "name", "arn:aws:logs:{region}:{account}:log-group:{name}:*"),
+    "AWS::IAM::Role": ("RoleName", "name", "arn:aws:iam::{account}:role/{name}"),
+    "AWS::CodeDeploy::Application": ("ApplicationName", "name", ""),
+    "AWS::CodeDeploy::DeploymentGroup": ("DeploymentGroupName", "name", ""),
+}
+
+
+def physical_ids(template: dict[str, Any], stack_name: str = STACK_NAME) -> dict[str, str]:
+    """The names and ARNs a deployment would give the template's resources: the name its naming
+    property says, else CloudFormation's `<stack>-<LogicalId>-<suffix>` (a state machine's is
+    `<LogicalId>-<suffix>`). Keys are logical ids (what `Ref` gives) and `<id>.Arn`, `<id>.Name`."""
+    namer = Deployment(template, stack_name=stack_name)
+    found: dict[str, str] = {}
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] not in _ARN_FORMATS:
+            continue
+        name_property, ref_gives, arn_format = _ARN_FORMATS[resource["Type"]]
+        properties = resource.get("Properties", {})
+        if name_property in properties:
+            name = str(namer.resolve(properties[name_property]))
+        elif resource["Type"] == "AWS::StepFunctions::StateMachine":
+            name = f"{logical_id}-AbCdEf123456"
+        else:
+            name = f"{stack_name}-{logical_id}-AbCdEf123456"
+        arn = arn_format.format(region=REGION, account=ACCOUNT, name=name)
+        found[logical_id] = arn if ref_gives == "arn" else name
+        found[f"{logical_id}.Name"] = name
+        if arn:
+            found[f"{logical_id}.Arn"] = arn
+    return found
