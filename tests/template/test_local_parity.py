@@ -15,7 +15,10 @@ def test_routes_come_from_the_template_most_specific_first(template: SamTemplate
     assert routes == [
         ("PUT /hello/{username}", "PutBirthdayFunction"),
         ("GET /hello/{username}", "GetGreetingFunction"),
-        ("ANY /hello/{username}", "GetGreetingFunction"),
+        *[
+            (f"{method} /hello/{{username}}", "GetGreetingFunction")
+            for method in ("POST", "DELETE", "PATCH", "HEAD", "OPTIONS")
+        ],
     ]
 
 
