@@ -90,12 +90,29 @@ build: $(STAMP) ## sam build (python3.13, arm64), then trim what the runtime shi
 	$(BIN)/sam build --template-file template.yaml
 	$(PY) -m lambda_package $$(ls -d .aws-sam/build/*/)
 
+# --- sam local: the real SAM CLI on a Docker engine (local/samlocal; no compose needed) ---
+EVENTS ?= events/put_birthday.json events/get_greeting.json
+SAM_LOCAL_ARGS = --region $(REGION) $(if $(PARAMETER_OVERRIDES),--parameter-overrides '$(PARAMETER_OVERRIDES)')
+
+.PHONY: sam-local-images
+sam-local-images: $(STAMP) ## Provision sam local's images once (AWS's when present or pullable, else stand-ins built here)
+	$(PY) -m samlocal images
+
+.PHONY: lock-images
+lock-images: $(STAMP) ## Re-pin the stand-in images' requirements (hashed; moto at dev.txt's version)
+	$(BIN)/uv pip compile local/images/lambda-python/requirements.in --universal --python-version $(PYTHON_VERSION) \
+	  --generate-hashes --custom-compile-command "make lock-images" -o local/images/lambda-python/requirements.txt
+	$(BIN)/uv pip compile local/images/dynamodb-moto/requirements.in --universal --python-version $(PYTHON_VERSION) \
+	  --generate-hashes -c requirements/dev.txt --custom-compile-command "make lock-images" \
+	  -o local/images/dynamodb-moto/requirements.txt
+
 .PHONY: sam-local
-sam-local: ## sam local start-api against DynamoDB Local (needs a Docker engine)
-	@docker info >/dev/null 2>&1 || { echo "error: no Docker engine answers ('docker info' failed). Use 'make run', which needs no Docker." >&2; exit 1; }
-	docker compose -f local/docker-compose.yaml up -d --wait
-	$(BIN)/sam build --template-file template.yaml
-	$(BIN)/sam local start-api --env-vars local/env.json --docker-network greeter-local --host $(HOST) --port $(PORT)
+sam-local: $(STAMP) ## sam local start-api at HOST:PORT (PARAMETER_OVERRIDES="Name=value ..."); Ctrl-C removes its containers
+	@exec $(PY) -m samlocal serve --host $(HOST) --port $(PORT) $(SAM_LOCAL_ARGS)
+
+.PHONY: sam-invoke
+sam-invoke: $(STAMP) ## sam local invoke each file of EVENTS="events/a.json ..." in order, against one fresh table
+	$(PY) -m samlocal invoke $(SAM_LOCAL_ARGS) $(EVENTS)
 
 .PHONY: clean
 clean: ## Remove build output, caches and reports (keeps .venv)
