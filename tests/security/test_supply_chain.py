@@ -112,7 +112,15 @@ def _pins(path: Path) -> dict[str, tuple[str, int]]:
     return pins
 
 
-@pytest.mark.parametrize("name", ["requirements/dev.txt", "src/requirements.txt"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "requirements/dev.txt",
+        "src/requirements.txt",
+        "local/images/lambda-python/requirements.txt",
+        "local/images/dynamodb-moto/requirements.txt",
+    ],
+)
 def test_requirements_are_pinned_with_hashes(name: str) -> None:
     pins = _pins(ROOT / name)
     assert pins
@@ -125,6 +133,15 @@ def test_the_deployed_versions_are_the_tested_versions() -> None:
     assert {name: version for name, (version, _) in deployed.items()} == {name: tested[name][0] for name in deployed}
     assert "aws-lambda-powertools" in deployed
     assert "boto3" not in deployed  # the runtime provides it
+
+
+def test_the_dynamodb_stand_in_runs_the_tested_moto() -> None:
+    stand_in = _pins(ROOT / "local" / "images" / "dynamodb-moto" / "requirements.txt")
+    tested = _pins(ROOT / "requirements" / "dev.txt")
+    assert stand_in["moto"][0] == tested["moto"][0]
+    assert {name: version for name, (version, _) in stand_in.items() if name in tested} == {
+        name: tested[name][0] for name in stand_in if name in tested
+    }
 
 
 def test_installs_require_hashes() -> None:

@@ -40,7 +40,7 @@ def test_table_is_on_demand_with_username_key(template: SamTemplate) -> None:
     assert props["KeySchema"] == [{"AttributeName": "username", "KeyType": "HASH"}]
 
 
-def test_docker_compose_table_file_matches_the_template(template: SamTemplate) -> None:
+def test_sam_local_table_file_matches_the_template(template: SamTemplate) -> None:
     assert json.loads((ROOT / "local/dynamodb/table.json").read_text()) == template.create_table_request()
 
 
