@@ -110,6 +110,10 @@ lock-images: $(STAMP) ## Re-pin the stand-in images' requirements (hashed; moto 
 sam-local: $(STAMP) ## sam local start-api at HOST:PORT (PARAMETER_OVERRIDES="Name=value ..."); Ctrl-C removes its containers
 	@exec $(PY) -m samlocal serve --host $(HOST) --port $(PORT) $(SAM_LOCAL_ARGS)
 
+.PHONY: sam-local-timings
+sam-local-timings: $(STAMP) ## Start-up, cold and warm request times of make sam-local next to make run (the floor)
+	$(PY) -m samlocal timings
+
 .PHONY: sam-invoke
 sam-invoke: $(STAMP) ## sam local invoke each file of EVENTS="events/a.json ..." in order, against one fresh table
 	$(PY) -m samlocal invoke $(SAM_LOCAL_ARGS) $(EVENTS)

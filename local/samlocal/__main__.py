@@ -5,6 +5,7 @@ serve     `sam local start-api` at HOST:PORT until Ctrl-C or SIGTERM, then remov
           everything the run started, containers and network included
 invoke    `sam local invoke` each event file in order, against one fresh table;
           the function is the one whose route is the event's routeKey
+timings   start-up, cold and warm request times of `serve`, next to `make run`'s
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("images", help="provision the images")
+    commands.add_parser("timings", help="time serve against make run's local API")
     for name in ("serve", "invoke"):
         command = commands.add_parser(name)
         command.add_argument("--region", default=os.environ.get("AWS_REGION") or "eu-west-1")
@@ -111,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "images":
             _print(f"sam local images: {provision(engine(), log=_print).summary}")
             return 0
+        if args.command == "timings":
+            from samlocal import timings
+
+            return timings.main()
         return serve(args) if args.command == "serve" else run_invoke(args)
     except EngineUnavailableError as error:
         print(f"error: {error}. {NO_ENGINE_HINT}", file=sys.stderr)
