@@ -158,7 +158,7 @@ def _pip_install(requirements: Path, target: Path) -> None:
                 "-m",
                 "pip",
                 "install",
-                "--quiet",
+                "-qq",  # as the Makefile: no notices, errors still show
                 "--require-hashes",
                 "--no-deps",
                 "--only-binary=:all:",
@@ -245,19 +245,28 @@ class Provisioner:
         return f"public.ecr.aws/lambda/python:{self.version}-{ARCHITECTURE}"
 
     def lambda_base(self) -> str:
-        source = IMAGES_DIR / "lambda-python"
-        files = [source / name for name in ("Dockerfile", "bootstrap", "requirements.txt")]
-        stand_in = f"greeter-local/lambda-python:{self.version}-{ARCHITECTURE}-{_digest(self.version, *files)}"
+        stand_in, build = self._stand_in("lambda-python", f"greeter-local/lambda-python:{self.version}-{ARCHITECTURE}-")
+        return self._real_or_stand_in(self.real_lambda_base(), stand_in, build)
+
+    def _stand_in(self, directory: str, tag_prefix: str) -> tuple[str, Callable[[], None]]:
+        """The tag of the stand-in built from local/images/<directory>, and how to build it on the Debian base.
+
+        Its files go into the build context and its hashed requirements.txt is
+        installed into `packages/` there; the Dockerfile copies what it needs.
+        """
+        source = IMAGES_DIR / directory
+        files = sorted(path for path in source.iterdir() if path.suffix != ".in")
+        tag = tag_prefix + _digest(self.version, *files)
 
         def build() -> None:
             debian = self.debian()
-            with _build_context("lambda-python") as context:
+            with _build_context(directory) as context:
                 for file in files:
                     shutil.copy2(file, context / file.name)
-                _pip_install(source / "requirements.txt", context / "runtime")
-                _build(self.client, context, stand_in, {"BASE": debian, "PYTHON": f"python{self.version}"})
+                _pip_install(source / "requirements.txt", context / "packages")
+                _build(self.client, context, tag, {"BASE": debian, "PYTHON": f"python{self.version}"})
 
-        return self._real_or_stand_in(self.real_lambda_base(), stand_in, build)
+        return tag, build
 
     # ------------------------------------------------------------ functions: base + src/requirements.txt
     def functions(self, lambda_base: str) -> str:
@@ -280,18 +289,7 @@ class Provisioner:
 
     # ------------------------------------------------------------ DynamoDB
     def dynamodb(self) -> str:
-        source = IMAGES_DIR / "dynamodb-moto"
-        files = [source / name for name in ("Dockerfile", "requirements.txt")]
-        stand_in = f"greeter-local/dynamodb-moto:{_digest(self.version, *files)}"
-
-        def build() -> None:
-            debian = self.debian()
-            with _build_context("dynamodb-moto") as context:
-                for file in files:
-                    shutil.copy2(file, context / file.name)
-                _pip_install(source / "requirements.txt", context / "site-packages")
-                _build(self.client, context, stand_in, {"BASE": debian, "PYTHON": f"python{self.version}"})
-
+        stand_in, build = self._stand_in("dynamodb-moto", "greeter-local/dynamodb-moto:")
         return self._real_or_stand_in(DYNAMODB_LOCAL_IMAGE, stand_in, build)
 
 

@@ -46,6 +46,7 @@ ENV_VARS_PATH = PROJECT_ROOT / "local" / "env.json"
 TABLE_PATH = PROJECT_ROOT / "local" / "dynamodb" / "table.json"
 SAM = Path(sys.executable).parent / "sam"  # the venv's SAM CLI (requirements/dev.txt)
 READY_ATTEMPTS = 240  # DynamoDB readiness: at most 240 polls, 0.5 s apart
+START_TIMEOUT_SECONDS = 600  # only a hung SAM gets there: it usually listens in seconds
 STOP_WAIT_SECONDS = 30  # for SAM to stop its containers after Ctrl-C, before it is killed
 _RUNNING_ON = "Running on http://"
 
@@ -192,7 +193,7 @@ class LocalStack:
             try:
                 dynamodb.list_tables()
                 break
-            except (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectionClosedError):
+            except botocore.exceptions.HTTPClientError:  # refused, closed or timed out: not up yet
                 container.reload()
                 if container.status == "exited":
                     logs = container.logs(tail=20).decode(errors="replace")
@@ -200,9 +201,10 @@ class LocalStack:
                 time.sleep(0.5)
         else:
             raise StartError(f"{self.images.dynamodb} did not answer at {self.dynamodb_url}")
-        dynamodb.create_table(**json.loads(TABLE_PATH.read_text()))
+        table = json.loads(TABLE_PATH.read_text())
+        dynamodb.create_table(**table)
         dynamodb.get_waiter("table_exists").wait(
-            TableName=json.loads(TABLE_PATH.read_text())["TableName"], WaiterConfig={"Delay": 1, "MaxAttempts": 30}
+            TableName=table["TableName"], WaiterConfig={"Delay": 1, "MaxAttempts": 30}
         )
 
     # ------------------------------------------------------------ sam local
@@ -298,7 +300,8 @@ class SamApi:
             start_new_session=True,
         )
         threading.Thread(target=self._relay, args=(self._process.stdout,), daemon=True).start()
-        self._ready.wait()
+        if not self._ready.wait(timeout=START_TIMEOUT_SECONDS):
+            raise StartError(f"sam local start-api did not listen within {START_TIMEOUT_SECONDS} s")
         if not self.url:
             raise StartError(f"sam local start-api exited ({self._process.wait()}) before it listened")
         return self.url

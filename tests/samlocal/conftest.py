@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,7 +18,7 @@ def docker_engine() -> tuple[Any, Images]:
 
 @pytest.fixture(scope="module")
 def sam_local(docker_engine: tuple[Any, Images]) -> Iterator[SamLocalProcess]:
-    """`python -m samlocal serve` (what `make sam-local` runs) on a free port, for one test module."""
-    process = SamLocalProcess([sys.executable, "-m", "samlocal", "serve", "--host", "127.0.0.1", "--port", "0"])
+    """`make sam-local` on a free port, for one test module."""
+    process = SamLocalProcess(["make", "-s", "sam-local", "HOST=127.0.0.1", "PORT=0"])
     yield process
     process.terminate()

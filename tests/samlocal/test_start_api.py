@@ -9,6 +9,7 @@ so by name; README.md lists the same differences.
 from __future__ import annotations
 
 import json
+import signal
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -162,7 +163,8 @@ def test_sigterm_stops_sam_and_removes_every_container_and_the_network(
     names = {container.name for container in on_network}
     assert f"{sam_local.network}-dynamodb" in names
     assert len(names) >= 3, names  # and the two functions' warm containers, after the requests above
-    assert sam_local.terminate() == 0
+    # make passes SIGTERM on to `python -m samlocal serve`, waits for it, then ends by the same signal.
+    assert sam_local.terminate() == -signal.SIGTERM
     assert "SAM local API stopped" in sam_local.text
     assert client.containers.list(all=True, filters={"network": sam_local.network}) == []
     assert [network.name for network in client.networks.list(names=[sam_local.network])] == []

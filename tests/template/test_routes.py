@@ -24,6 +24,8 @@ from localapi.template import SamTemplate
 from tests.support.events import EVENTS_DIR
 from tests.support.sam import TEMPLATE_PATH, sam_template, translate
 
+# SAM CLI's providers call samtranslator APIs that warn about their own deprecation.
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 PATH = "/hello/{username}"
 # The methods an HTTP API route can name (besides ANY); `ANY` means these.
 METHODS = ("GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS")
