@@ -221,9 +221,10 @@ class LocalStack:
         """Local credentials only: nothing of the developer's AWS profile reaches the containers, nor AWS itself.
 
         SAM asks STS for the account id on every start (GetCallerIdentity, with
-        retries: seconds offline, and a call to AWS). It goes to the local store
-        instead: moto answers it, DynamoDB Local refuses it at once; either way
-        SAM falls back to its default account id.
+        retries: 5 s offline, and a call to AWS). It goes to the local store
+        instead: moto answers it; DynamoDB Local, which has no STS, should
+        refuse it (not tried here: no registry has given us its image), and SAM
+        then uses its default account id.
         """
         environment = {
             name: value
