@@ -182,26 +182,29 @@ def test_store_fault_is_answered_as_the_spec_says(
 
 
 def test_a_store_that_never_answers_is_a_503_over_http_before_the_timeout(function_timeouts: dict[str, int]) -> None:
-    """The whole chain: local API -> worker -> handler -> botocore -> a silent socket."""
+    """The whole chain: local API -> worker -> handler -> botocore -> a silent socket.
+
+    No clock is read here: the local API ends an invocation at the function's
+    Timeout with a 500, so a 503 is the handler's own answer, given in time.
+    The function's log line is written before its answer leaves the worker.
+    """
     with never_answering() as endpoint:
         api = LocalApiProcess(extra_env={"AWS_ENDPOINT_URL_DYNAMODB": endpoint.url})
         try:
             for method, body in (("PUT", b'{"dateOfBirth": "1990-05-10"}'), ("GET", None)):
-                started = time.monotonic()
                 response = requests.request(
                     method,
                     f"{api.url}/hello/Silent",
                     data=body,
                     headers={"Content-Type": "application/json"},
-                    timeout=min(function_timeouts.values()) + 5,
+                    timeout=min(function_timeouts.values()) + 30,
                 )
-                elapsed = time.monotonic() - started
                 assert response.status_code == 503, response.text
                 assert response.headers["Retry-After"] == "1"
                 assert response.json()["message"] == UNAVAILABLE_MESSAGE
-                assert elapsed < min(function_timeouts.values())
                 request_id = response.headers["apigw-requestid"]
-                assert any(request_id in line and "store unavailable" in line for line in api.output), api.output
+                logged = api.functions_output().splitlines()
+                assert any(request_id in line and "store unavailable" in line for line in logged), logged
         finally:
             api.stop()
         assert endpoint.attempts == 2 * MAX_ATTEMPTS
