@@ -37,7 +37,8 @@ def steps(lines: list[str]) -> tuple[str, list[Step]]:
     pending = ""
     for line in lines:
         if line.startswith("make run"):
-            faketime = re.search(r'FAKETIME="([^"]+)"', line).group(1)  # type: ignore[union-attr]
+            pinned = re.search(r'FAKETIME="([^"]+)"', line)
+            faketime = pinned.group(1) if pinned else ""
         elif pending or line.startswith("curl "):
             pending += line.rstrip("\\").strip() + " "
             if not line.endswith("\\"):
