@@ -48,6 +48,12 @@ UNAVAILABLE_MESSAGE = "the birthday store is busy or unreachable, please retry"
 INTERNAL_MESSAGE = "internal error"
 
 
+def seconds_waiting_for_a_cpu() -> float:
+    """How long this thread has been runnable without a CPU (Linux schedstat)."""
+    with open("/proc/thread-self/schedstat", encoding="ascii") as schedstat:
+        return int(schedstat.read().split()[1]) / 1e9
+
+
 @dataclass(frozen=True)
 class Fault:
     name: str
@@ -149,9 +155,10 @@ def test_store_fault_is_answered_as_the_spec_says(
     event = load_event(event_name)
     with fault.endpoint() as endpoint, powertools_logs() as logs:
         store_at(module, endpoint.url)
-        started = time.monotonic()
+        started, waited = time.monotonic(), seconds_waiting_for_a_cpu()
         response = module.lambda_handler(event, lambda_context)
         elapsed = time.monotonic() - started
+        starved = seconds_waiting_for_a_cpu() - waited
 
     status, headers, raw_body = response["statusCode"], response.get("headers") or {}, response.get("body") or ""
     assert status == fault.status
@@ -175,7 +182,9 @@ def test_store_fault_is_answered_as_the_spec_says(
     assert len(logged) == 1, logs.text
     assert fault.logged_as in logged[0]["reason"]
 
-    assert elapsed <= worst_case_seconds() + OVERHEAD_SECONDS
+    # Time this thread was ready to run but had no CPU is the machine's, not the handler's: Lambda
+    # gives a function its CPU, and a loaded test machine must not fail the bound for lack of one.
+    assert elapsed - starved <= worst_case_seconds() + OVERHEAD_SECONDS
     assert elapsed >= fault.at_least_seconds
     if fault.attempts is not None:
         assert endpoint.attempts == fault.attempts
