@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.local_api import ROOT, LocalApiProcess, local_api_env
+from tests.support.local_api import ROOT, LocalApiProcess, local_api_env, run_local_api
 
 pytestmark = pytest.mark.integration
 TIMEOUT = 30
@@ -131,15 +131,7 @@ def test_make_run_passes_parameter_overrides_on() -> None:
     [("Nope=1", "declares no parameter Nope"), ("ReservedConcurrency=lots", "ReservedConcurrency is a Number")],
 )
 def test_a_bad_parameter_override_is_a_clear_error(overrides: str, message: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "localapi", "--port", "0", "--parameter-overrides", overrides],
-        cwd=ROOT,
-        env=local_api_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_local_api("--port", "0", "--parameter-overrides", overrides)
     assert done.returncode == 2
     assert message in done.stderr
     assert "Traceback" not in done.stderr
@@ -147,16 +139,7 @@ def test_a_bad_parameter_override_is_a_clear_error(overrides: str, message: str)
 
 def test_python_m_localapi_works_from_the_venv_without_pythonpath(tmp_path: Path) -> None:
     """As the README says: after `source .venv/bin/activate`, from any directory."""
-    env = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
-    done = subprocess.run(
-        [sys.executable, "-m", "localapi", "--help"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_local_api("--help", cwd=tmp_path, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
     assert done.returncode == 0, done.stderr
     assert "--parameter-overrides" in done.stdout
     sam = Path(sys.executable).with_name("sam")  # on the PATH once the venv is activated

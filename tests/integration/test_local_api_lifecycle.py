@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from tests.support.local_api import ROOT, LocalApiProcess, local_api_env
+from tests.support.local_api import ROOT, LocalApiProcess, local_api_env, run_local_api
 
 pytestmark = pytest.mark.integration
 
@@ -174,15 +172,7 @@ def test_libfaketimes_own_variable_is_not_a_setting_of_the_local_api() -> None:
 
 
 def test_a_bad_faketime_is_a_clear_error() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "localapi", "--port", "0", "--faketime", "29/02/2024"],
-        cwd=ROOT,
-        env=local_api_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_local_api("--port", "0", "--faketime", "29/02/2024")
     assert done.returncode != 0
     assert "is not a date and time like '2024-02-29 12:00:00'" in done.stderr
     assert "Traceback" not in done.stderr
@@ -200,15 +190,7 @@ def test_sigterm_stops_workers_and_store_cleanly() -> None:
 def test_a_busy_port_is_a_clear_error_not_a_traceback() -> None:
     with socket.create_server(("127.0.0.1", 0)) as busy:
         port = busy.getsockname()[1]
-        done = subprocess.run(
-            [sys.executable, "-m", "localapi", "--port", str(port)],
-            cwd=ROOT,
-            env={**local_api_env(), "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT / "local")])},
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        done = run_local_api("--port", str(port))
     assert done.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
     assert "Traceback" not in done.stderr

@@ -33,6 +33,19 @@ def local_api_env(extra_env: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def run_local_api(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m localapi ARGS` to its end (for what makes it stop at once), its output kept."""
+    return subprocess.run(
+        [sys.executable, "-m", "localapi", *args],
+        cwd=cwd,
+        env=env if env is not None else local_api_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 class LocalApiProcess:
     """The local API in a child process; `output` holds every console line, `log_file` the functions' output."""
 
