@@ -159,10 +159,10 @@ class FunctionPool:
 
     async def invoke(self, event: dict[str, Any], request_id: str) -> Any:
         """The handler's result for `event`; ThrottledError or InvocationFailedError when there is none."""
+        generation = self._generation  # before any start: code edited meanwhile retires this worker after
         worker = self._take_idle()
         if worker is None:
             worker = await self._cold_start()
-        generation = self._generation
         payload = json.dumps({"event": event, "requestId": request_id}).encode()
         timeout = float(self.function.timeout_seconds)
         try:
@@ -199,8 +199,9 @@ class FunctionPool:
 
     async def warm_up(self) -> None:
         """One worker ready before the first request, so it does not wait for the cold start."""
+        generation = self._generation
         try:
-            self._release(await self._cold_start(), self._generation)
+            self._release(await self._cold_start(), generation)
         except InvocationFailedError as failure:
             log.warning("%s (the next request tries again)", failure)
         except ThrottledError:

@@ -230,3 +230,18 @@ def test_recycled_workers_finish_what_they_hold_and_new_code_answers_next(tmp_pa
         assert _body(await api.handle(_get("/fake")))["pid"] != idle
 
     _serve([_pool("Fake", "handlers.blocks", tmp_path)], test)
+
+
+def test_a_worker_still_starting_when_the_code_changes_is_retired_after_its_request(tmp_path: Path) -> None:
+    """It may have imported the old code: it answers the request it started for, then makes way."""
+
+    async def test(api: LocalApi) -> None:
+        (pool,) = api.pools.values()
+        starting = asyncio.create_task(api.handle(_get("/fake")))
+        await _until(lambda: any(tmp_path.glob("init-started-*")))
+        pool.recycle()
+        (tmp_path / "init-release").touch()
+        first = _body(await starting)["pid"]
+        assert _body(await api.handle(_get("/fake")))["pid"] != first
+
+    _serve([_pool("Fake", "init_waits.handler", tmp_path)], test)
