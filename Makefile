@@ -180,5 +180,5 @@ hardening: $(STAMP) ## Only the hardening tests: contract, faults, privacy, supp
 
 # --- performance budget ---
 .PHONY: bench
-bench: $(STAMP) ## Performance budget: cold start vs the boto3 floor, warm µs, RSS, package size, DynamoDB calls
+bench: $(STAMP) ## Performance budget, as ratios to floors of the same run: cold start, warm CPU, local API req/s; reports/bench.md
 	PYTHONPATH="$(PYTHONPATH):$(CURDIR)" $(PY) -m bench
