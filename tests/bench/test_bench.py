@@ -11,7 +11,7 @@ import pytest
 
 from bench import lambda_env
 from bench.__main__ import THROUGHPUT_COST_LIMIT, api_method, render, throughput_limits
-from bench.stats import Limit, budget_table, format_number, markdown_table, median, ratio
+from bench.stats import Limit, budget_table, format_number, markdown_table, median, paired_ratio, ratio
 from bench.throughput import Point
 from localapi.template import SamTemplate
 
@@ -30,6 +30,15 @@ def test_ratio_is_measured_over_floor() -> None:
     assert ratio(115.0, 100.0) == pytest.approx(1.15)
     with pytest.raises(ValueError, match="positive"):
         ratio(1.0, 0.0)
+
+
+def test_paired_ratio_keeps_a_slow_spell_from_tipping_the_ratio() -> None:
+    # Two rounds slow (x1.3), three fast: the medians of each side land in different clusters.
+    measured = [300.0, 390.0, 390.0, 300.0, 300.0]
+    floor = [250.0, 325.0, 325.0, 325.0 / 1.3, 250.0]
+    assert paired_ratio(measured, floor) == pytest.approx(1.2)
+    with pytest.raises(ValueError, match="2 samples against 1 floors"):
+        paired_ratio([1.0, 2.0], [1.0])
 
 
 @pytest.mark.parametrize(
