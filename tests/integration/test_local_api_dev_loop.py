@@ -54,6 +54,8 @@ def test_edited_code_answers_the_next_requests_and_the_store_keeps_its_data(tmp_
         api.wait_for_line("domain.py changed: workers restarted on the new code")
         # Printed once the old workers are retired: whatever answers now runs the new code.
         assert _message(api, "alice") == before.replace("Hello", "Howdy", 1)  # the same stored date
+        template.write_text(template.read_text() + "\n")
+        api.wait_for_line("template.yaml changed: restart the local API to apply it")
     finally:
         assert api.stop() == 0
 
