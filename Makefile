@@ -21,8 +21,9 @@ HOST ?= 127.0.0.1
 PORT ?= 3000
 
 .PHONY: help
-help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+help: ## List the targets (in colour on a terminal only)
+	@if [ -t 1 ]; then on=$$'\033[36m'; off=$$'\033[0m'; else on=; off=; fi; \
+	awk -v on="$$on" -v off="$$off" 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %s%-20s%s %s\n", on, $$1, off, $$2}' $(MAKEFILE_LIST)
 
 # $(call create-venv,DIR,REQUIREMENTS): a venv on the Python of .python-version (never
 # the machine default), from a hashed lock, installed with --require-hashes.
@@ -39,20 +40,37 @@ endef
 $(STAMP): requirements/dev.txt .python-version
 	$(call create-venv,$(VENV),requirements/dev.txt)
 
+# After `source .venv/bin/activate`, `python -m localapi` works from anywhere, as the README says:
+# a .pth file puts local/ on the venv's path (what an editable install would do).
+LOCAL_ON_PATH := $(VENV)/.local-on-path
+$(LOCAL_ON_PATH): $(STAMP)
+	@$(PY) -c 'import pathlib, sys, sysconfig; pathlib.Path(sysconfig.get_path("purelib"), "greeter-local.pth").write_text(sys.argv[1] + "\n")' "$(abspath local)"
+	@touch $@
+
 .PHONY: venv
-venv: $(STAMP) ## Create or refresh .venv (Python from .python-version, pinned and hashed)
+venv: $(STAMP) $(LOCAL_ON_PATH) ## Create or refresh .venv (Python from .python-version, pinned and hashed)
 
 .PHONY: lock
 lock: $(STAMP) ## Re-pin requirements/dev.txt (with hashes) from requirements/dev.in
 	$(BIN)/uv pip compile requirements/dev.in --python-version $(PYTHON_VERSION) --generate-hashes \
 	  --custom-compile-command "make lock" -o requirements/dev.txt
 
+# `make run` knobs. Only a FAKETIME given on make's command line is ours: the `faketime`
+# wrapper exports libfaketime's own FAKETIME, which make would otherwise take as this one.
+from_command_line = $(filter command line,$(origin $(1)))
+RUN_ARGS = $(if $(call from_command_line,FAKETIME),--faketime '$(FAKETIME)') \
+  $(if $(and $(call from_command_line,FROZEN),$(FROZEN)),--frozen) \
+  $(if $(PARAMETER_OVERRIDES),--parameter-overrides '$(PARAMETER_OVERRIDES)') \
+  $(if $(ENV_VARS),--env-vars '$(ENV_VARS)') $(if $(CONCURRENCY),--concurrency '$(CONCURRENCY)') \
+  $(if $(STORE_FILE),--store-file '$(STORE_FILE)') $(if $(LOG_FILE),--log-file '$(LOG_FILE)') \
+  $(if $(filter 1 yes true,$(VERBOSE)),--verbose)
+
 .PHONY: run
-run: $(STAMP) ## Start the local API (HOST, PORT; FAKETIME="2024-02-29 12:00:00" to run at another date)
-	HOST=$(HOST) PORT=$(PORT) $(PY) -m localapi $(if $(FAKETIME),--faketime "$(FAKETIME)")
+run: $(STAMP) $(LOCAL_ON_PATH) ## Local API: HOST PORT, PARAMETER_OVERRIDES="Name=v ..", FAKETIME="2024-02-29 12:00:00" [FROZEN=1], VERBOSE=1, STORE_FILE
+	HOST=$(HOST) PORT=$(PORT) $(PY) -m localapi $(strip $(RUN_ARGS))
 
 .PHONY: test
-test: $(STAMP) lint typecheck cfn-lint sam-validate checkov pytest ## Every check: ruff, mypy, cfn-lint (+serverless rules), sam validate, checkov, pytest
+test: $(STAMP) $(LOCAL_ON_PATH) lint typecheck cfn-lint sam-validate checkov pytest ## Every check: ruff, mypy, cfn-lint (+serverless rules), sam validate, checkov, pytest
 
 .PHONY: lint
 lint: $(STAMP) ## ruff (lint and format check)
@@ -82,7 +100,7 @@ sam-validate: $(STAMP) ## sam validate --lint (offline, no credentials)
 	$(BIN)/sam validate --lint --region $(REGION) --template-file template.yaml
 
 .PHONY: pytest
-pytest: $(STAMP) ## The test suite (unit, handler, template, integration over HTTP)
+pytest: $(STAMP) $(LOCAL_ON_PATH) ## The test suite (unit, handler, template, integration over HTTP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 .PHONY: build
@@ -198,5 +216,5 @@ hardening: $(STAMP) ## Only the hardening tests: contract, faults, privacy, supp
 
 # --- performance budget ---
 .PHONY: bench
-bench: $(STAMP) ## Performance budget: cold start vs the boto3 floor, warm µs, RSS, package size, DynamoDB calls
+bench: $(STAMP) ## Performance budget, as ratios to floors of the same run: cold start, warm CPU, local API req/s; reports/bench.md
 	PYTHONPATH="$(PYTHONPATH):$(CURDIR)" $(PY) -m bench

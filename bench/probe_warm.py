@@ -1,7 +1,7 @@
 """Warm invocations of one function, run as a script in a Lambda-like process (see `lambda_env`).
 
-    probe_warm.py RESULT_FD HANDLER EVENT_FILE EXPECTED_STATUS ITERATIONS REPEATS
-    probe_warm.py RESULT_FD floor:OPERATION - - ITERATIONS REPEATS
+    probe_warm.py RESULT_FD HANDLER EVENT_FILE EXPECTED_STATUS ITERATIONS
+    probe_warm.py RESULT_FD floor:OPERATION - - ITERATIONS
 
 The second form is the warm floor: a bare botocore client making the same call
 the store makes, with nothing around it.
@@ -9,11 +9,18 @@ the store makes, with nothing around it.
 DynamoDB is answered in-process: a botocore `before-send` handler returns the
 HTTP response, so the client still serialises the request, signs it and parses
 the answer; only the network is left out. A `before-call` handler counts the
-calls made while the handler module is imported and per request. Writes JSON
-to RESULT_FD: microseconds per invocation for each repeat, the same for the
-days-until computation in nanoseconds, the calls, and the peak RSS.
+calls made while the handler module is imported and per request.
+
+The probe stays up and times one repeat (ITERATIONS invocations in a row) each
+time it reads a line on stdin, so the bench can alternate repeats of the floor
+and of the function: both then meet the same noise, and their ratio holds on a
+busy machine. Every answer is one JSON line on RESULT_FD: first the calls at
+import and on the first request, then microseconds per invocation (CPU of the
+thread, and wall) per repeat; at the end of stdin, the calls per request, the
+days-until computation in nanoseconds and the peak RSS.
 """
 
+import functools
 import importlib
 import json
 import os
@@ -45,25 +52,20 @@ def answer_in_process(request: Any, event_name: str, **_: Any) -> AWSResponse:
     return AWSResponse(request.url, 200, headers, _Body(body))
 
 
-def per_call(run: Any, iterations: int, repeats: int, scale: float) -> dict[str, list[float]]:
-    """`run` timed `iterations` times in a row, `repeats` times: the cost of one call in 1/scale s.
+def per_call(run: Any, iterations: int, scale: float) -> dict[str, float]:
+    """`run` timed `iterations` times in a row: the cost of one call in 1/scale s, CPU of this thread and wall.
 
-    Both the wall clock and the CPU time of this thread: the work is all in-process,
-    so on an idle machine they agree; on a shared one only the CPU time ignores
-    the time this process waited for a core.
+    The work is all in-process, so on an idle machine the two agree; on a shared
+    one only the CPU time ignores the time this process waited for a core.
     """
-    samples: dict[str, list[float]] = {"wall": [], "cpu": []}
-    for _ in range(repeats):
-        wall, cpu = time.perf_counter_ns(), time.thread_time_ns()
-        for _ in range(iterations):
-            run()
-        cpu, wall = time.thread_time_ns() - cpu, time.perf_counter_ns() - wall
-        samples["wall"].append(wall / iterations / 1e9 * scale)
-        samples["cpu"].append(cpu / iterations / 1e9 * scale)
-    return samples
+    wall, cpu = time.perf_counter_ns(), time.thread_time_ns()
+    for _ in range(iterations):
+        run()
+    cpu, wall = time.thread_time_ns() - cpu, time.perf_counter_ns() - wall
+    return {"wall": wall / iterations / 1e9 * scale, "cpu": cpu / iterations / 1e9 * scale}
 
 
-def warm_floor(operation: str, iterations: int, repeats: int) -> dict[str, Any]:
+def floor_call(operation: str) -> Any:
     """The same DynamoDB call as the store's, from a bare client: what botocore alone costs."""
     import botocore.session
 
@@ -83,52 +85,58 @@ def warm_floor(operation: str, iterations: int, repeats: int) -> dict[str, Any]:
         item = {"TableName": "BirthdaysTable", "Item": {**key, **dates}}
         call = client.put_item
     call(**item)
-    return {"invocation_us": per_call(lambda: call(**item), iterations, repeats, 1e6), "peak_rss_kb": peak_rss_kb()}
+    return lambda: call(**item)
 
 
 def main() -> None:
-    result_fd, handler_name, event_file, expected_status, iterations, repeats = sys.argv[1:]
-    if handler_name.startswith("floor:"):
-        floor = warm_floor(handler_name.removeprefix("floor:"), int(iterations), int(repeats))
-        os.write(int(result_fd), json.dumps(floor).encode())
-        return
+    result_fd, handler_name, event_file, expected_status, iterations = sys.argv[1:]
+    results = os.fdopen(int(result_fd), "w", encoding="utf-8")
+
+    def answer(document: dict[str, Any]) -> None:
+        results.write(json.dumps(document) + "\n")
+        results.flush()
+
     calls: list[str] = []
     # Every botocore session (boto3's too) registers the built-in handlers when it is created.
     handlers.BUILTIN_HANDLERS.append(("before-call.dynamodb", lambda model, **_: calls.append(model.name)))
-    handlers.BUILTIN_HANDLERS.append(("before-send.dynamodb", answer_in_process))
+    if handler_name.startswith("floor:"):
+        run = floor_call(handler_name.removeprefix("floor:"))
+        answer({"calls_at_import": [], "calls_first_request": []})
+    else:
+        handlers.BUILTIN_HANDLERS.append(("before-send.dynamodb", answer_in_process))
+        module_name, _, attribute = handler_name.rpartition(".")
+        handler = getattr(importlib.import_module(module_name), attribute)
+        at_import = list(calls)
+        with open(event_file, encoding="utf-8") as source:
+            event = json.load(source)
+        context = LambdaContext()
+        calls.clear()
+        status = handler(event, context)["statusCode"]
+        if status != int(expected_status):
+            raise SystemExit(f"{handler_name} answered {status}, expected {expected_status}")
+        answer({"calls_at_import": at_import, "calls_first_request": list(calls)})
+        run = functools.partial(handler, event, context)
 
-    module_name, _, attribute = handler_name.rpartition(".")
-    handler = getattr(importlib.import_module(module_name), attribute)
-    at_import = list(calls)
-
-    with open(event_file, encoding="utf-8") as source:
-        event = json.load(source)
-    context = LambdaContext()
     calls.clear()
-    status = handler(event, context)["statusCode"]
-    first_request = list(calls)
-    if status != int(expected_status):
-        raise SystemExit(f"{handler_name} answered {status}, expected {expected_status}")
+    count = int(iterations)
+    repeats = 0
+    for _ in sys.stdin:  # one line, one repeat
+        answer(per_call(run, count, 1e6))
+        repeats += 1
 
-    calls.clear()
-    n, r = int(iterations), int(repeats)
-    invocation_us = per_call(lambda: handler(event, context), n, r, 1e6)
-    calls_per_request = len(calls) / (n * r)
+    days_until_ns = []
+    if not handler_name.startswith("floor:"):
+        from greeter.domain import days_until_birthday
 
-    from greeter.domain import days_until_birthday
-
-    born, today = date(1990, 5, 10), date(2024, 2, 28)
-    days_until_ns = per_call(lambda: days_until_birthday(born, today), n * 10, r, 1e9)
-
-    result = {
-        "invocation_us": invocation_us,
-        "days_until_ns": days_until_ns,
-        "calls_at_import": at_import,
-        "calls_first_request": first_request,
-        "calls_per_request": calls_per_request,
-        "peak_rss_kb": peak_rss_kb(),
-    }
-    os.write(int(result_fd), json.dumps(result).encode())
+        born, today = date(1990, 5, 10), date(2024, 2, 28)
+        days_until_ns = [per_call(lambda: days_until_birthday(born, today), count * 10, 1e9) for _ in range(5)]
+    answer(
+        {
+            "calls_per_request": len(calls) / max(1, count * repeats),
+            "days_until_ns": days_until_ns,
+            "peak_rss_kb": peak_rss_kb(),
+        }
+    )
 
 
 if __name__ == "__main__":

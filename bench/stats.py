@@ -39,6 +39,13 @@ def ratio(measured: float, floor: float) -> float:
     return measured / floor
 
 
+def paired_ratio(measured: Sequence[float], floor: Sequence[float]) -> float:
+    """The median of measured[i] / floor[i]: each pair ran back to back, so a slow spell hits both."""
+    if len(measured) != len(floor):
+        raise ValueError(f"{len(measured)} samples against {len(floor)} floors")
+    return median(ratio(value, base) for value, base in zip(measured, floor, strict=True))
+
+
 def format_number(value: float) -> str:
     """Three significant digits at most, no exponent: 0.123, 1.23, 12.3, 123, 1234."""
     if value == 0:

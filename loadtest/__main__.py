@@ -15,11 +15,13 @@ import argparse
 import itertools
 import math
 import os
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import boto3
 
@@ -31,6 +33,7 @@ LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 PREFIX = "locust"
 EXIT_FAILED_REQUESTS = 1
 EXIT_NOT_RUN = 2
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,23 @@ def _target(args: argparse.Namespace) -> str:
         raise SystemExit(f"error: {error}") from None
 
 
+def unreachable(url: str, timeout: float = CONNECT_TIMEOUT_SECONDS) -> str | None:
+    """Why nothing would answer at `url` (refused, timed out, unknown host), or None when a connection opens.
+
+    One connection before the run: without it, a run against a stopped API
+    spends its whole duration failing and reports only "got 0".
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "not an http:// or https:// URL"
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=timeout):
+            return None
+    except OSError as error:
+        return error.strerror or type(error).__name__
+
+
 def _new_report_directory(parent: Path) -> Path:
     """reports/<UTC time>, with a suffix when two runs start within the same second."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -163,6 +183,11 @@ def locust_command(host: str, plan: Plan, args: argparse.Namespace, out: Path) -
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     host = _target(args)
+    reason = unreachable(host)
+    if reason is not None:
+        hint = " Start the local API first (make run), or give the URL it prints." if not args.stack else ""
+        print(f"error: nothing answers at {host} ({reason}).{hint}", file=sys.stderr)
+        return EXIT_NOT_RUN
     if args.mode == "check":
         plan = constant_rate(args.rate, args.patience)
     else:

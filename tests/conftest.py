@@ -72,7 +72,11 @@ def lambda_context() -> Any:
 
 @pytest.fixture(scope="session")
 def local_api() -> Iterator[LocalApiProcess]:
-    """The local API as `make run` starts it, on a free port, for the whole session."""
-    process = LocalApiProcess()
+    """The local API as `make run` starts it, on a free port, for the whole session.
+
+    With 20 workers a function rather than 10: the load tests' users must not be throttled on a
+    machine slow enough to stretch cold starts; throttling itself is tested on pools of its own.
+    """
+    process = LocalApiProcess(args=("--concurrency", "20"))
     yield process
     process.stop()

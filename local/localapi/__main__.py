@@ -4,27 +4,49 @@ HOST, PORT            where to listen (127.0.0.1:3000; PORT=0 picks a free port)
 AWS_ENDPOINT_URL_DYNAMODB
                       use that store (DynamoDB Local, a real table) instead of
                       the embedded one; the table must exist there
---env-vars FILE       per-function overrides, in `sam local --env-vars` format
+
+The console shows one line per request (and one per cold start); what the
+functions print (Powertools logs, EMF metrics) goes to --log-file, or to the
+console with --verbose.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 import json
 import logging
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
 import uvicorn
 
-from localapi.server import LocalApi
+from localapi.clock import clock_environment
+from localapi.server import LocalApi, listen
 from localapi.store import LOCAL_CREDENTIALS, EmbeddedDynamoDB
-from localapi.template import TEMPLATE_PATH, Function, SamTemplate
-from localapi.workers import FunctionWorker
+from localapi.template import (
+    PROJECT_ROOT,
+    TEMPLATE_PATH,
+    Function,
+    Route,
+    SamTemplate,
+    TemplateError,
+    parse_parameter_overrides,
+)
+from localapi.workers import FunctionPool
+
+if TYPE_CHECKING:
+    from localapi.reload import CodeWatcher
+
+DEFAULT_CONCURRENCY = 10
+"""Workers per function when the template reserves no concurrency (Lambda's account pool is 1,000 by
+default; ten processes of about 60 MB each per function is what a laptop carries without noticing)."""
+DEFAULT_LOG_FILE = PROJECT_ROOT / "reports" / "local-api.log"
+log = logging.getLogger("localapi")
 
 
 def _resolved(function: Function, shell: dict[str, str], env_vars: dict[str, dict[str, str]]) -> Function:
@@ -39,88 +61,165 @@ def _resolved(function: Function, shell: dict[str, str], env_vars: dict[str, dic
     return dataclasses.replace(function, environment=environment)
 
 
-def _reexec_for_faked_time(faketime: str | None) -> None:
-    """Re-exec once (same pid, same pipes) when the clock is, or should be, faked by libfaketime.
-
-    `--faketime` runs the API at another "today" (`make run FAKETIME=...`).
-    Under libfaketime, a frozen clock (`FAKETIME="2024-02-29 12:00:00"`) also
-    freezes CLOCK_MONOTONIC unless DONT_FAKE_MONOTONIC=1, and asyncio's timers
-    would never fire: the server would serve but never finish shutting down.
-    "Today" stays faked for the functions; only timeouts keep real time.
-    """
-    environment = dict(os.environ)
-    if faketime:
-        import libfaketime
-
-        _, preload = libfaketime.get_reload_information()
-        environment.update({**preload, "FAKETIME": faketime})
-    if "faketime" in environment.get("LD_PRELOAD", ""):
-        environment["DONT_FAKE_MONOTONIC"] = "1"
+def _run_on_the_asked_clock(args: argparse.Namespace) -> None:
+    """Re-execs once (same pid, same pipes) when the clock is, or should be, faked by libfaketime."""
+    try:
+        environment = clock_environment(args.faketime, args.frozen, os.environ)
+    except ValueError as error:
+        raise SystemExit(f"error: {error}") from None
     if environment != dict(os.environ):
-        arguments = [argument for argument in sys.argv[1:] if not argument.startswith("--faketime")]
-        if faketime and faketime in arguments:
-            arguments.remove(faketime)
-        os.execve(sys.executable, [sys.executable, "-m", "localapi", *arguments], environment)  # noqa: S606
+        os.execve(sys.executable, [sys.executable, "-m", "localapi", *sys.argv[1:]], environment)  # noqa: S606
 
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def main(argv: list[str] | None = None) -> int:
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="localapi", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+        prog="python -m localapi", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
     parser.add_argument("--template", type=Path, default=TEMPLATE_PATH)
-    parser.add_argument("--env-vars", type=Path, help="JSON file of environment overrides")
-    parser.add_argument("--faketime", help='run at another time, e.g. "2024-02-29 12:00:00" (libfaketime)')
-    args = parser.parse_args(argv)
-    _reexec_for_faked_time(args.faketime)
+    parser.add_argument(
+        "--parameter-overrides",
+        metavar="'Name=value ...'",
+        help="template parameters, in `sam local --parameter-overrides` syntax",
+    )
+    parser.add_argument("--env-vars", type=Path, help="JSON file of environment overrides (`sam local` format)")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=DEFAULT_CONCURRENCY,
+        help=f"workers per function when the template reserves none (default {DEFAULT_CONCURRENCY})",
+    )
+    parser.add_argument("--faketime", metavar="WHEN", help='run at another time (UTC), e.g. "2024-02-29 12:00:00"')
+    parser.add_argument("--frozen", action="store_true", help="with --faketime: the clock stands still at WHEN")
+    parser.add_argument("--log-file", type=Path, default=DEFAULT_LOG_FILE, help="where the functions' output goes")
+    parser.add_argument("--verbose", action="store_true", help="the functions' output on the console instead")
+    parser.add_argument("--store-file", type=Path, help="keep the embedded store's items in this file across restarts")
+    parser.add_argument("--no-reload", action="store_true", help="do not restart the workers when code changes")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    _run_on_the_asked_clock(args)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the embedded store's own access log
-    template = SamTemplate(args.template)
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    try:
+        template, functions, routes = _read_template(args, region)
+    except TemplateError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     env_vars = json.loads(args.env_vars.read_text()) if args.env_vars else {}
 
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     environment = {**os.environ, "AWS_REGION": region, "AWS_DEFAULT_REGION": region}
     try:  # bind first: a busy port should stop us before anything else starts
-        listener = socket.create_server((args.host, args.port))
+        listener = listen(args.host, args.port)
     except OSError as error:
         print(f"error: cannot listen on {args.host}:{args.port}: {error.strerror} (try PORT=...)", file=sys.stderr)
         return 1
+    output = _function_output(args)
     store = None
-    if not os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
-        store = EmbeddedDynamoDB(template, region).start()
-        environment.update({**LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL_DYNAMODB": store.endpoint_url})
-
-    functions = [_resolved(function, environment, env_vars) for function in template.api_functions()]
-    workers = {function.logical_id: FunctionWorker(function, environment) for function in functions}
+    watcher: list[CodeWatcher] = []
+    pools: dict[str, FunctionPool] = {}
     signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops as cleanly as Ctrl-C
     try:
-        for worker in workers.values():
-            worker.start()
-        host, port = listener.getsockname()[:2]
-        store_name = (
-            store.endpoint_url + " (embedded, in memory)" if store else environment["AWS_ENDPOINT_URL_DYNAMODB"]
-        )
-        print(f"Local API listening on http://{host}:{port} (store: {store_name})", flush=True)
-        for route in template.routes():
-            print(f"  {route.route_key:<28} -> {route.function_id}", flush=True)
-        config = uvicorn.Config(LocalApi(template.routes(), workers), log_level="warning", access_log=False)
+        if not os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
+            store = EmbeddedDynamoDB(template, region, args.store_file).start()
+            environment.update({**LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL_DYNAMODB": store.endpoint_url})
+        for function in functions:
+            limit = function.reserved_concurrency if function.reserved_concurrency is not None else args.concurrency
+            pools[function.logical_id] = FunctionPool(
+                _resolved(function, environment, env_vars), environment, limit, output
+            )
+
+        def ready() -> None:
+            where = _store_description(store, environment, args.store_file)
+            _banner(listener.getsockname()[:2], where, routes, pools, args)
+            if not args.no_reload:
+                watcher.append(_watch(functions, pools, args.template))
+                print(f"Watching {', '.join(map(str, watcher[0].roots))}: edits restart the workers", flush=True)
+
+        config = uvicorn.Config(LocalApi(routes, pools, on_ready=ready), log_level="warning", access_log=False)
         uvicorn.Server(config).run(sockets=[listener])  # drains requests on Ctrl-C and SIGTERM
     except KeyboardInterrupt:
         pass
     finally:
-        for worker in workers.values():
-            worker.stop()
+        for running in watcher:
+            running.stop()
+        for pool in pools.values():
+            pool.kill_all()  # any the server's shutdown did not stop (an interrupted start)
         if store:
-            store.stop()
+            saved = store.stop()
+            if saved is not None:
+                print(f"Store: {saved} item(s) written to {args.store_file}", flush=True)
         listener.close()
+        if output is not None:
+            output.close()
     print("Local API stopped", flush=True)
     return 0
+
+
+def _read_template(args: argparse.Namespace, region: str) -> tuple[SamTemplate, list[Function], list[Route]]:
+    """The template resolved with the overrides; TemplateError for anything `sam local` would refuse too."""
+    template = SamTemplate(args.template, parse_parameter_overrides(args.parameter_overrides), region)
+    functions, routes = template.api_functions(), template.routes()
+    if args.store_file and os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
+        raise TemplateError("--store-file keeps the embedded store; AWS_ENDPOINT_URL_DYNAMODB names another")
+    return template, functions, routes
+
+
+def _store_description(store: EmbeddedDynamoDB | None, environment: dict[str, str], store_file: Path | None) -> str:
+    if store is None:
+        return environment["AWS_ENDPOINT_URL_DYNAMODB"]
+    kept = f"{store_file}, {store.loaded} item(s) loaded" if store_file else "in memory"
+    return f"{store.endpoint_url} (embedded, {kept})"
+
+
+def _banner(
+    address: tuple[str, int], where: str, routes: list[Route], pools: dict[str, FunctionPool], args: argparse.Namespace
+) -> None:
+    """Where it listens, the store, every route with its function's concurrency, where the functions' output goes."""
+    print(f"Local API listening on http://{address[0]}:{address[1]} (store: {where})", flush=True)
+    for route in routes:
+        limit = pools[route.function_id].limit
+        print(f"  {route.route_key:<28} -> {route.function_id} (up to {limit} workers)", flush=True)
+    shown = "here" if args.verbose else f"in {args.log_file} (--verbose, or VERBOSE=1, shows them here)"
+    print(f"Function logs and metrics: {shown}", flush=True)
+
+
+def _function_output(args: argparse.Namespace) -> IO[bytes] | None:
+    """Where the workers write: the log file (truncated at each start), or the console (None)."""
+    if args.verbose:
+        return None
+    args.log_file.parent.mkdir(parents=True, exist_ok=True)
+    output: IO[bytes] = args.log_file.open("wb", buffering=0)
+    return output
+
+
+def _watch(functions: list[Function], pools: dict[str, FunctionPool], template: Path) -> CodeWatcher:
+    from localapi.reload import CodeWatcher
+
+    loop = asyncio.get_running_loop()
+    warming: set[asyncio.Task[None]] = set()
+
+    def restart(changed: list[Path]) -> None:
+        names = ", ".join(
+            str(path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path) for path in changed
+        )
+        for pool in pools.values():
+            pool.recycle()
+            task = loop.create_task(pool.warm_up())
+            warming.add(task)
+            task.add_done_callback(warming.discard)
+        log.info("%s changed: workers restarted on the new code (the store keeps its data)", names)
+
+    return CodeWatcher({function.code_uri for function in functions}, loop, restart, template.resolve()).start()
 
 
 if __name__ == "__main__":

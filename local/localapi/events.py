@@ -129,5 +129,5 @@ def from_result(result: Any) -> HttpResponse:
 
 def gateway_error(status: int, message: str, request_id: str) -> HttpResponse:
     """The JSON errors API Gateway itself answers with (no route, failed integration)."""
-    body = json.dumps({"message": message}).encode()
+    body = json.dumps({"message": message}, separators=(",", ":")).encode()
     return HttpResponse(status, [("content-type", "application/json"), ("apigw-requestid", request_id)], body)

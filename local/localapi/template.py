@@ -1,14 +1,20 @@
 """What the local tools read from template.yaml: routes, functions, the table.
 
-Parsed with the SAM CLI's own YAML loader, so short-form intrinsics (`!Ref`)
-read exactly as `sam` reads them. This is the only list of routes outside
-API Gateway; nothing else in the repo names them.
+Read the way `sam local` reads it: the SAM CLI's YAML loader (short-form
+intrinsics such as `!Ref`), SAM's plugins (Globals merged into each function),
+then the SAM CLI's intrinsic resolver with the template's parameter defaults,
+`--parameter-overrides` on top, pseudo parameters and conditions; `!Ref` to a
+resource is its logical id. This is the only list of routes outside API
+Gateway; nothing else in the repo names them.
 """
 
 from __future__ import annotations
 
+import copy
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +22,7 @@ from samcli.yamlhelper import yaml_parse
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = PROJECT_ROOT / "template.yaml"
+DEFAULT_REGION = "us-east-1"  # what `sam local` assumes without --region
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,7 @@ class Function:
     timeout_seconds: int
     memory_mb: int
     routes: tuple[Route, ...] = field(default=())
+    reserved_concurrency: int | None = None  # ReservedConcurrentExecutions; None when the template sets none
 
 
 @dataclass(frozen=True)
@@ -60,67 +68,133 @@ class Table:
     attribute_definitions: list[dict[str, str]]
 
 
-class SamTemplate:
-    """Reads template.yaml; `!Ref` to a resource resolves to its logical id, as `sam local` does."""
+class TemplateError(ValueError):
+    """The template, or an override, cannot be read as `sam local` would read it."""
 
-    def __init__(self, path: Path = TEMPLATE_PATH) -> None:
+
+class _NoValue:
+    """`!Ref AWS::NoValue` chosen by an `!If`: the property is absent, as in CloudFormation."""
+
+    def __repr__(self) -> str:
+        return "AWS::NoValue"
+
+
+NO_VALUE = _NoValue()
+
+
+def parse_parameter_overrides(text: str | None) -> dict[str, str]:
+    """`Name=value Other=value` (or `ParameterKey=...,ParameterValue=...`, or `file://...`), as `sam` parses it."""
+    if not text:
+        return {}
+    import click
+    from samcli.cli.types import CfnParameterOverridesType
+
+    try:
+        parsed: dict[str, str] = CfnParameterOverridesType().convert(text, None, None)
+    except click.BadParameter as error:
+        raise TemplateError(f"--parameter-overrides: {error.message}") from None
+    return parsed
+
+
+class SamTemplate:
+    """template.yaml, resolved for one set of parameter values (the defaults unless overridden)."""
+
+    def __init__(
+        self,
+        path: Path = TEMPLATE_PATH,
+        parameter_overrides: Mapping[str, str] | None = None,
+        region: str = DEFAULT_REGION,
+    ) -> None:
         self.path = path
         self.document: dict[str, Any] = yaml_parse(path.read_text())
         self.resources: dict[str, dict[str, Any]] = self.document["Resources"]
+        self.region = region
+        declared = self.document.get("Parameters", {})
+        unknown = sorted(set(parameter_overrides or {}) - set(declared))
+        if unknown:
+            raise TemplateError(f"{path.name} declares no parameter {', '.join(unknown)}")
+        self.parameter_overrides = dict(parameter_overrides or {})
 
-    def parameter_defaults(self) -> dict[str, str]:
-        return {
-            name: str(spec["Default"])
-            for name, spec in self.document.get("Parameters", {}).items()
-            if "Default" in spec
-        }
+    def parameter_values(self) -> dict[str, Any]:
+        """Pseudo parameters, then each parameter's Default, then the overrides.
 
-    def resolve(self, value: Any, parameters: dict[str, str] | None = None) -> str:
-        """A template value as a string: literals, `!Ref` to parameters and resources."""
-        if isinstance(value, str | int | float | bool):
-            return str(value).lower() if isinstance(value, bool) else str(value)
-        if isinstance(value, dict) and set(value) == {"Ref"}:
-            name = value["Ref"]
-            known = {**self.parameter_defaults(), **(parameters or {})}
-            if name in known:
-                return known[name]
-            if name in self.resources:
-                return str(name)
-        raise ValueError(f"template value {value!r} cannot be resolved locally")
+        CloudFormation compares parameters as strings; the SAM CLI's resolver
+        compares Python values, and YAML reads `Default: 0` as a number. So a
+        `Type: Number` override is given as a number too, or `!Equals
+        [!Ref ReservedConcurrency, 0]` would never hold for `ReservedConcurrency=0`.
+        """
+        from samcli.lib.intrinsic_resolver.intrinsics_symbol_table import IntrinsicsSymbolTable
 
-    def api_functions(self, parameters: dict[str, str] | None = None) -> list[Function]:
+        declared = self.document.get("Parameters", {})
+        values: dict[str, Any] = {**IntrinsicsSymbolTable.DEFAULT_PSEUDO_PARAM_VALUES, "AWS::Region": self.region}
+        values.update({name: spec["Default"] for name, spec in declared.items() if "Default" in spec})
+        for name, value in self.parameter_overrides.items():
+            values[name] = _as_number(name, value) if declared[name].get("Type") == "Number" else value
+        return values
+
+    @cached_property
+    def resolved(self) -> dict[str, Any]:
+        """The template after SAM's plugins and the SAM CLI's intrinsic resolver, as `sam local` sees it."""
+        from samcli.lib.intrinsic_resolver.intrinsic_property_resolver import IntrinsicResolver
+        from samcli.lib.intrinsic_resolver.intrinsics_symbol_table import IntrinsicsSymbolTable
+        from samcli.lib.samlib.wrapper import SamTranslatorWrapper
+
+        parameters = self.parameter_values()
+        expanded = SamTranslatorWrapper(copy.deepcopy(self.document), parameter_values=parameters).run_plugins()
+        resolver = IntrinsicResolver(
+            template=expanded,
+            symbol_resolver=IntrinsicsSymbolTable(logical_id_translator=dict(parameters), template=expanded),
+        )
+        conditions = expanded.get("Conditions", {})
+
+        def fn_if(arguments: Any, ignore_errors: bool) -> Any:
+            """`Fn::If` evaluating only the branch the condition picks, as CloudFormation does.
+
+            The SAM CLI's own handler resolves both branches first and fails on
+            `!Ref AWS::NoValue` (None), leaving the whole property unresolved.
+            """
+            name, when_true, when_false = arguments
+            if name not in conditions:
+                raise TemplateError(f"Fn::If names a condition the template does not define: {name}")
+            chosen = when_true if resolver.intrinsic_property_resolver(conditions[name], ignore_errors) else when_false
+            if chosen == {"Ref": "AWS::NoValue"}:
+                return NO_VALUE
+            return resolver.intrinsic_property_resolver(chosen, ignore_errors)
+
+        resolver.set_conditional_function_map({**resolver.default_conditional_key_map(), "Fn::If": fn_if})
+        resolved: dict[str, Any] = resolver.resolve_template(ignore_errors=True)
+        return resolved
+
+    def api_functions(self) -> list[Function]:
         """The functions behind HTTP API routes (hooks and other functions are not served)."""
-        globals_ = self.document.get("Globals", {}).get("Function", {})
         functions = []
-        for logical_id, resource in self.resources.items():
-            events = resource.get("Properties", {}).get("Events", {}).values()
-            if resource.get("Type") != "AWS::Serverless::Function" or not any(
-                event.get("Type") == "HttpApi" for event in events
-            ):
+        for logical_id, resource in self.resolved["Resources"].items():
+            props = resource.get("Properties", {})
+            events = [event for event in (props.get("Events") or {}).values() if event.get("Type") == "HttpApi"]
+            if resource.get("Type") != "AWS::Serverless::Function" or not events:
                 continue
-            props = {**globals_, **resource.get("Properties", {})}
-            variables = {
-                **globals_.get("Environment", {}).get("Variables", {}),
-                **resource.get("Properties", {}).get("Environment", {}).get("Variables", {}),
-            }
+            variables = (props.get("Environment") or {}).get("Variables") or {}
             routes = tuple(
                 Route(
-                    method=str(event["Properties"]["Method"]).upper(),
-                    path=str(event["Properties"]["Path"]),
+                    method=_text(logical_id, "Method", event["Properties"]["Method"]).upper(),
+                    path=_text(logical_id, "Path", event["Properties"]["Path"]),
                     function_id=logical_id,
                 )
-                for event in resource.get("Properties", {}).get("Events", {}).values()
-                if event.get("Type") == "HttpApi"
+                for event in events
             )
+            reserved = props.get("ReservedConcurrentExecutions", NO_VALUE)
             functions.append(
                 Function(
                     logical_id=logical_id,
-                    handler=str(props["Handler"]),
-                    code_uri=(self.path.parent / str(props["CodeUri"])).resolve(),
-                    environment={name: self.resolve(value, parameters) for name, value in variables.items()},
-                    timeout_seconds=int(self.resolve(props.get("Timeout", 3), parameters)),
-                    memory_mb=int(self.resolve(props.get("MemorySize", 128), parameters)),
+                    handler=_text(logical_id, "Handler", props["Handler"]),
+                    code_uri=(self.path.parent / _text(logical_id, "CodeUri", props.get("CodeUri", "."))).resolve(),
+                    environment={name: _text(logical_id, name, value) for name, value in variables.items()},
+                    timeout_seconds=int(_text(logical_id, "Timeout", props.get("Timeout", 3))),
+                    memory_mb=int(_text(logical_id, "MemorySize", props.get("MemorySize", 128))),
                     routes=routes,
+                    reserved_concurrency=None
+                    if reserved is NO_VALUE
+                    else int(_text(logical_id, "ReservedConcurrentExecutions", reserved)),
                 )
             )
         return functions
@@ -152,3 +226,22 @@ class SamTemplate:
             "AttributeDefinitions": table.attribute_definitions,
             "BillingMode": "PAY_PER_REQUEST",
         }
+
+
+def _as_number(name: str, value: str) -> int | float:
+    try:
+        return int(value)
+    except ValueError:
+        try:
+            return float(value)
+        except ValueError:
+            raise TemplateError(f"parameter {name} is a Number, got {value!r}") from None
+
+
+def _text(function_id: str, name: str, value: Any) -> str:
+    """A resolved value as the string Lambda would see; anything still an intrinsic is an error."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str | int | float):
+        return str(value)
+    raise TemplateError(f"{function_id}: {name} = {value!r} cannot be resolved locally")

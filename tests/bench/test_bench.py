@@ -10,8 +10,9 @@ import lambda_package
 import pytest
 
 from bench import lambda_env
-from bench.__main__ import api_method, render
-from bench.stats import Limit, budget_table, format_number, markdown_table, median, ratio
+from bench.__main__ import THROUGHPUT_COST_LIMIT, api_method, render, throughput_limits
+from bench.stats import Limit, budget_table, format_number, markdown_table, median, paired_ratio, ratio
+from bench.throughput import Point
 from localapi.template import SamTemplate
 
 
@@ -29,6 +30,15 @@ def test_ratio_is_measured_over_floor() -> None:
     assert ratio(115.0, 100.0) == pytest.approx(1.15)
     with pytest.raises(ValueError, match="positive"):
         ratio(1.0, 0.0)
+
+
+def test_paired_ratio_keeps_a_slow_spell_from_tipping_the_ratio() -> None:
+    # Two rounds slow (x1.3), three fast: the medians of each side land in different clusters.
+    measured = [300.0, 390.0, 390.0, 300.0, 300.0]
+    floor = [250.0, 325.0, 325.0, 325.0 / 1.3, 250.0]
+    assert paired_ratio(measured, floor) == pytest.approx(1.2)
+    with pytest.raises(ValueError, match="2 samples against 1 floors"):
+        paired_ratio([1.0, 2.0], [1.0])
 
 
 @pytest.mark.parametrize(
@@ -55,6 +65,26 @@ def test_a_limit_is_met_at_the_limit_and_missed_above_it() -> None:
     assert budget_table([Limit("ratio", 1.2, 1.15, "x")]).splitlines()[-1] == "| ratio | 1.20 x | 1.15 x | no |"
 
 
+def _point(cores: int, kind: str, users: int, rps: float) -> Point:
+    return Point(cores, kind, users, {"rps": rps, "p50_ms": 1.0, "p99_ms": 2.0, "statuses": {}})
+
+
+def test_throughput_limits_compare_the_floor_with_bare_uvicorn_and_each_route_with_the_floor() -> None:
+    load = [
+        _point(2, "bare", 1, 1500.0),
+        _point(2, "floor", 1, 1000.0),
+        _point(2, "floor", 10, 1000.0),
+        _point(2, "GET", 10, 100.0),
+        _point(2, "PUT", 10, 10.0),
+        _point(1, "floor", 10, 9999.0),  # the one-core run does not decide the budget
+    ]
+    limits = {limit.name: limit for limit in throughput_limits(load)}
+    assert limits["local API 404, 1 user: bare uvicorn / local API req/s"].value == 1.5
+    assert limits["local API GET, 10 users: floor / GET req/s"].value == 10.0
+    assert limits["local API PUT, 10 users: floor / PUT req/s"].value == 100.0
+    assert limits["local API PUT, 10 users: floor / PUT req/s"].met is (THROUGHPUT_COST_LIMIT >= 100.0)
+
+
 def test_each_api_function_is_benchmarked_with_its_own_method() -> None:
     methods = {function.logical_id: api_method(function) for function in SamTemplate().api_functions()}
     assert methods == {"GetGreetingFunction": "GET", "PutBirthdayFunction": "PUT"}
@@ -75,6 +105,7 @@ def test_render_puts_every_function_and_every_limit_in_the_report() -> None:
         "warm_wall_us": 245.0,
         "warm_sampled_us": 300.0,
         "warm_floor_us": 200.0,
+        "warm_cpu_ratio": 1.2,
         "days_until_ns": 400.0,
         "warm_peak_rss_mb": 60.0,
         "cold_rss_mb": 58.0,
@@ -85,11 +116,20 @@ def test_render_puts_every_function_and_every_limit_in_the_report() -> None:
         "calls_at_import": [],
         "calls_per_request": 1.0,
     }
-    budget = [{"name": "warm GET", "value": 240.0, "limit": 250.0, "unit": "µs", "met": True}]
-    text = render({"functions": {"GetGreetingFunction": row}, "budget": budget})
-    assert "| GetGreetingFunction (GET) | 300 (270) | 280 (260) | 1.11 | 250 (230), 1.09 | 240, 300 (200) |" in text
+    budget = [{"name": "GET warm, CPU / bare botocore", "value": 1.2, "limit": 2.3, "unit": "x", "met": True}]
+    load = [
+        {"cores": cores, "kind": kind, "users": 10, "result": {"rps": rps, "p50_ms": 5.0, "p99_ms": 9.0}}
+        for cores, scale in ((1, 1.0), (2, 1.5))
+        for kind, rps in (("bare", 2000.0), ("floor", 1000.0 * scale), ("GET", 100.0 * scale), ("PUT", 50.0 * scale))
+    ]
+    text = render({"functions": {"GetGreetingFunction": row}, "budget": budget, "local_api": load})
+    assert (
+        "| GetGreetingFunction (GET) | 300 (270) | 280 (260) | 1.11 | 250 (230), 1.09 | 240, 300 (200), 1.20 |" in text
+    )
     assert "| 0 / 1 |" in text
-    assert "| warm GET | 240 µs | 250 µs | yes |" in text
+    assert "| GET warm, CPU / bare botocore | 1.20 x | 2.30 x | yes |" in text
+    assert "| 2 | 10 | 2000 (5.0, 9.0) | 1500 (5.0, 9.0) | 150 (5.0, 9.0) | 10.0% | 75 (5.0, 9.0) | 5.0% |" in text
+    assert "- 10 user(s), req/s on 2 cores / on 1: bare 1.00, floor 1.50, GET 1.50, PUT 1.50" in text
 
 
 def _dist(package: Path, name: str, files: dict[str, str]) -> None:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
-from loadtest.__main__ import constant_rate, main
+from loadtest.__main__ import EXIT_NOT_RUN, constant_rate, main
+from tests.support.local_api import ROOT
 
 
 @pytest.mark.parametrize(
@@ -36,3 +42,38 @@ def test_refuses_arguments_that_cannot_make_a_run(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as exit_:
         main(argv)
     assert exit_.value.code not in (0, None)
+
+
+@pytest.fixture
+def dead_url() -> Iterator[str]:
+    """A loopback port held but not listening: connecting is refused at once."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{held.getsockname()[1]}"
+
+
+@pytest.mark.parametrize("mode", [["run"], ["check", "--rate", "5"]])
+def test_a_target_where_nothing_listens_stops_before_the_run_with_a_clear_message(
+    dead_url: str, mode: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main([*mode, "--host", dead_url, "--duration", "10m", "--out", str(tmp_path / "report")])
+    assert code == EXIT_NOT_RUN
+    error = capsys.readouterr().err
+    assert f"error: nothing answers at {dead_url} (Connection refused)" in error
+    assert "make run" in error
+    assert not (tmp_path / "report").exists()  # locust never started
+
+
+@pytest.mark.parametrize("target", ["loadtest", "check-deployment"])
+def test_the_make_targets_fail_fast_against_a_dead_port(dead_url: str, target: str) -> None:
+    port = dead_url.rsplit(":", 1)[1]
+    done = subprocess.run(
+        ["make", "-s", target, f"PORT={port}", "DURATION=10m"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,  # the run itself would take 10 minutes
+        check=False,
+    )
+    assert done.returncode != 0
+    assert f"error: nothing answers at http://127.0.0.1:{port} (Connection refused)" in done.stderr

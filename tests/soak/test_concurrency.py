@@ -1,9 +1,16 @@
-"""Parallel writes for one user: every PUT is a 204, the last write wins whole, reads never miss the user."""
+"""Parallel writes for one user: every PUT is a 204, the last write wins whole, reads never miss the user.
+
+The local API, like Lambda, runs a bounded number of workers per function and
+throttles (429) beyond it; a throttled request did nothing, and the client
+sends it again, as any client of a throttled API does.
+"""
 
 from __future__ import annotations
 
 import os
 import re
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -21,6 +28,7 @@ pytestmark = pytest.mark.soak
 PARALLEL_PUTS = 50
 TIMEOUT = 30
 USER = "Concurrent"
+RETRIES = 200  # throttled tries per request before giving up; each waits a little longer
 # 50 dates a week apart: every month-and-day differs, so each gives its own greeting.
 DATES = [date(1980, 1, 3) + timedelta(weeks=week) for week in range(PARALLEL_PUTS)]
 
@@ -31,9 +39,9 @@ def greeting_for(born: date, today: date) -> str:
 
 
 def embedded_store(api: LocalApiProcess) -> Any:
-    """A client on the local API's embedded DynamoDB (its address is in the first line it prints)."""
-    found = re.search(r"\(store: (http://\S+) \(embedded", api.output[0])
-    assert found, api.output[0]
+    """A client on the local API's embedded DynamoDB (its address is in the line saying where it listens)."""
+    found = re.search(r"\(store: (http://\S+) \(embedded", api.wait_for_line("Local API listening"))
+    assert found
     return boto3.client(
         "dynamodb",
         endpoint_url=found.group(1),
@@ -47,11 +55,22 @@ def test_parallel_puts_for_one_user_all_succeed_and_one_date_wins(local_api: Loc
     url = f"{local_api.url}/hello/{USER}"
     assert requests.put(url, json={"dateOfBirth": "1970-01-01"}, timeout=TIMEOUT).status_code == 204
 
+    throttled: list[requests.Response] = []
+
+    def until_not_throttled(send: Callable[[], requests.Response]) -> int:
+        for attempt in range(RETRIES):
+            response = send()
+            if response.status_code != 429:
+                return response.status_code
+            throttled.append(response)
+            time.sleep(min(0.5, 0.01 * (attempt + 1)))
+        return 429
+
     def put(born: date) -> int:
-        return requests.put(url, json={"dateOfBirth": born.isoformat()}, timeout=TIMEOUT).status_code
+        return until_not_throttled(lambda: requests.put(url, json={"dateOfBirth": born.isoformat()}, timeout=TIMEOUT))
 
     def get(_: int) -> int:
-        return requests.get(url, timeout=TIMEOUT).status_code
+        return until_not_throttled(lambda: requests.get(url, timeout=TIMEOUT))
 
     with ThreadPoolExecutor(max_workers=PARALLEL_PUTS * 2) as pool:
         puts = pool.map(put, DATES)
@@ -60,6 +79,9 @@ def test_parallel_puts_for_one_user_all_succeed_and_one_date_wins(local_api: Loc
 
     assert put_statuses == [204] * PARALLEL_PUTS
     assert get_statuses == [200] * PARALLEL_PUTS  # a replace never hides the user
+    assert {(response.status_code, response.text) for response in throttled} <= {
+        (429, '{"message":"Too Many Requests"}')
+    }
 
     today = datetime.now(UTC).date()
     message = requests.get(url, timeout=TIMEOUT).json()["message"]

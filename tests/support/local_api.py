@@ -1,36 +1,97 @@
-"""Runs `python -m localapi` as `make run` does, on a free port, and keeps everything it prints."""
+"""Runs the local API as `make run` does (or through make itself), on a free port, keeping what it prints.
+
+The console output is read by a thread as it comes; tests that look for a
+line wait for it (`wait_for`) instead of reading the list at some moment.
+What the functions print goes to `log_file`, written before their answer
+leaves the worker, so it is complete for every answer a test has received.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 import subprocess
 import sys
+import tempfile
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 _LISTENING = re.compile(r"Local API listening on (http://\S+)")
+WAIT_SECONDS = 60
+"""The most a test waits for a line it expects; reached only when the line never comes."""
+
+
+def local_api_env(extra_env: dict[str, str] | None = None) -> dict[str, str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT / "local")])}
+    for name in ("AWS_ENDPOINT_URL_DYNAMODB", "FAKETIME", "LD_PRELOAD", "VERBOSE", "FROZEN"):
+        env.pop(name, None)
+    env.update(extra_env or {})
+    return env
+
+
+def run_local_api(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m localapi ARGS` to its end (for what makes it stop at once), its output kept."""
+    return subprocess.run(
+        [sys.executable, "-m", "localapi", *args],
+        cwd=cwd,
+        env=env if env is not None else local_api_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 class LocalApiProcess:
-    """The local API in a child process; `output` holds every line it and its functions printed."""
+    """The local API in a child process; `output` holds every console line, `log_file` the functions' output."""
 
-    def __init__(self, extra_env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> None:
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT / "local")])}
-        env.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
-        env.update(extra_env or {})
+    def __init__(
+        self,
+        extra_env: dict[str, str] | None = None,
+        args: Sequence[str] = (),
+        command: Sequence[str] | None = None,
+        log_file: Path | None = None,
+    ) -> None:
+        if log_file is None:
+            handle, name = tempfile.mkstemp(prefix="local-api-", suffix=".log")
+            os.close(handle)
+            log_file = Path(name)
+        self.log_file = log_file
+        if command is None:
+            command = [sys.executable, "-m", "localapi", "--host", "127.0.0.1", "--port", "0"]
+            command += ["--log-file", str(log_file), *args]
         self.output: list[str] = []
+        self._seen = threading.Condition()
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "localapi", "--host", "127.0.0.1", "--port", "0", *args],
+            list(command),
             cwd=ROOT,
-            env=env,
+            env=local_api_env(extra_env),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=True,  # `stop` signals the whole group: make and the server under it
         )
         self.url = self._wait_for_url()
-        threading.Thread(target=self._drain, daemon=True).start()
+        self._drainer = threading.Thread(target=self._drain, daemon=True)
+        self._drainer.start()
+
+    @classmethod
+    def through_make(
+        cls, *make_args: str, wrapper: Sequence[str] = (), extra_env: dict[str, str] | None = None
+    ) -> LocalApiProcess:
+        """`[wrapper] make -s run PORT=0 ...`, as a developer types it."""
+        handle, name = tempfile.mkstemp(prefix="local-api-", suffix=".log")
+        os.close(handle)
+        command = [*wrapper, "make", "-s", "run", "HOST=127.0.0.1", "PORT=0", f"LOG_FILE={name}", *make_args]
+        return cls(extra_env=extra_env, command=command, log_file=Path(name))
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
 
     def _wait_for_url(self) -> str:
         """Reads lines until the server says where it listens: no clock, so faked time cannot hang it."""
@@ -45,8 +106,34 @@ class LocalApiProcess:
     def _drain(self) -> None:
         assert self._process.stdout is not None
         for line in self._process.stdout:
-            self.output.append(line)
+            with self._seen:
+                self.output.append(line)
+                self._seen.notify_all()
+        with self._seen:
+            self._seen.notify_all()
+
+    def wait_for(self, found: Callable[[list[str]], bool], what: str = "a line") -> list[str]:
+        """The output once `found(output)` holds; fails after WAIT_SECONDS or when the server has exited."""
+        with self._seen:
+            done = self._seen.wait_for(
+                lambda: found(self.output) or self._process.poll() is not None, timeout=WAIT_SECONDS
+            )
+            if not done or not found(self.output):
+                raise AssertionError(f"the local API never printed {what}:\n" + "".join(self.output))
+            return list(self.output)
+
+    def wait_for_line(self, text: str) -> str:
+        """The first console line holding `text`, waiting for it if need be."""
+        lines = self.wait_for(lambda output: any(text in line for line in output), repr(text))
+        return next(line for line in lines if text in line)
+
+    def functions_output(self) -> str:
+        return self.log_file.read_text(encoding="utf-8", errors="replace")
 
     def stop(self) -> int:
-        self._process.terminate()
-        return self._process.wait(timeout=30)
+        """SIGTERM to the server (and make, when it runs under make); its exit status."""
+        with contextlib.suppress(ProcessLookupError):  # already gone
+            os.killpg(self._process.pid, signal.SIGTERM)
+        code = self._process.wait(timeout=WAIT_SECONDS)
+        self._drainer.join(timeout=WAIT_SECONDS)  # every line printed before the pipe closed is in `output`
+        return code

@@ -1,17 +1,18 @@
-"""The local API's pieces: event building, response writing, route matching, worker failures."""
+"""The local API's pieces: event building, response writing, route matching, the template it reads."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import socket
 from pathlib import Path
 
 import pytest
 
 from localapi.events import HttpRequest, from_result, to_event
-from localapi.server import LocalApi
-from localapi.template import Function, Route, SamTemplate
-from localapi.workers import FunctionWorker
+from localapi.server import LocalApi, listen
+from localapi.template import Route, SamTemplate, TemplateError, parse_parameter_overrides
 
 PUT_ROUTE = Route("PUT", "/hello/{username}", "Put")
 GET_ROUTE = Route("GET", "/hello/{username}", "Get")
@@ -123,73 +124,106 @@ def test_routes_prefer_a_named_method_to_any_and_match_one_segment() -> None:
 
 
 def test_unmatched_route_is_api_gateways_json_404() -> None:
-    response = LocalApi([GET_ROUTE], {}).handle(request(method="GET", raw_path="/nope"))
+    response = asyncio.run(LocalApi([GET_ROUTE], {}).handle(request(method="GET", raw_path="/nope")))
     assert response.status == 404
-    assert json.loads(response.body) == {"message": "Not Found"}
+    assert response.body == b'{"message":"Not Found"}'
 
 
-def _fake_function(handler: str, timeout: int = 3) -> Function:
-    return Function(
-        logical_id="Fake",
-        handler=f"handlers.{handler}",
-        code_uri=Path(__file__).parent / "fake_functions",
-        environment={"TABLE_NAME": "FromTemplate"},
-        timeout_seconds=timeout,
-        memory_mb=128,
-        routes=(Route("GET", "/x", "Fake"),),
-    )
-
-
-def _serve_once(handler: str, timeout: int = 3) -> tuple[int, bytes, bytes]:
-    worker = FunctionWorker(_fake_function(handler, timeout), {"AWS_REGION": "eu-west-1", "PATH": "/usr/bin:/bin"})
-    try:
-        api = LocalApi([Route("GET", "/x", "Fake")], {"Fake": worker})
-        first = api.handle(request(method="GET", raw_path="/x", body=b""))
-        second = api.handle(request(method="GET", raw_path="/x", body=b""))  # the worker came back
-        return first.status, first.body, second.body
-    finally:
-        worker.stop()
-
-
-def test_handler_gets_its_template_environment_and_a_lambda_context() -> None:
-    status, body, _ = _serve_once("echoes")
-    answer = json.loads(body)
-    assert status == 200
-    assert answer["table"] == "FromTemplate"
-    assert answer["function"] == "Fake"
-    assert 0 < answer["remaining"] <= 3000
-
-
-@pytest.mark.parametrize(("handler", "timeout"), [("raises", 3), ("sleeps", 1)])
-def test_failed_or_timed_out_invocation_is_a_500_and_the_worker_restarts(handler: str, timeout: int) -> None:
-    status, body, second = _serve_once(handler, timeout)
-    assert status == 500
-    assert json.loads(body) == {"message": "Internal Server Error"}
-    assert json.loads(second) == {"message": "Internal Server Error"}
-
-
-def test_template_refs_resolve_like_sam_local(tmp_path: Path) -> None:
-    (tmp_path / "template.yaml").write_text(
-        """
+TEMPLATE = """
 Parameters:
   Level: {Type: String, Default: INFO}
+  Reserved: {Type: Number, Default: 0}
+Conditions:
+  HasReserved: !Not [!Equals [!Ref Reserved, 0]]
 Globals:
   Function:
     CodeUri: code/
     Timeout: 4
-    Environment: {Variables: {LEVEL: !Ref Level, TABLE: !Ref Table}}
+    Environment: {Variables: {LEVEL: !Ref Level, TABLE: !Ref Table, REGION: !Ref AWS::Region}}
 Resources:
   Table: {Type: AWS::DynamoDB::Table, Properties: {KeySchema: [], AttributeDefinitions: []}}
   Fn:
     Type: AWS::Serverless::Function
     Properties:
       Handler: app.handler
+      ReservedConcurrentExecutions: !If [HasReserved, !Ref Reserved, !Ref AWS::NoValue]
       Environment: {Variables: {EXTRA: "1"}}
       Events: {Get: {Type: HttpApi, Properties: {Path: "/a/{b}", Method: get}}}
   Hook: {Type: AWS::Serverless::Function, Properties: {Handler: hook.handler}}
 """
-    )
-    (function,) = SamTemplate(tmp_path / "template.yaml").api_functions()
-    assert function.environment == {"LEVEL": "INFO", "TABLE": "Table", "EXTRA": "1"}
+
+
+def _template(tmp_path: Path, overrides: str = "") -> SamTemplate:
+    (tmp_path / "template.yaml").write_text(TEMPLATE)
+    return SamTemplate(tmp_path / "template.yaml", parse_parameter_overrides(overrides), region="eu-west-1")
+
+
+def test_template_refs_resolve_like_sam_local(tmp_path: Path) -> None:
+    (function,) = _template(tmp_path).api_functions()
+    assert function.environment == {"LEVEL": "INFO", "TABLE": "Table", "REGION": "eu-west-1", "EXTRA": "1"}
     assert function.timeout_seconds == 4
+    assert function.code_uri == tmp_path / "code"
     assert function.routes == (Route("GET", "/a/{b}", "Fn"),)
+    assert function.reserved_concurrency is None  # !If chose AWS::NoValue: the property is absent
+
+
+@pytest.mark.parametrize(
+    ("overrides", "level", "reserved"),
+    [
+        ("Reserved=3 Level=DEBUG", "DEBUG", 3),
+        ("ParameterKey=Reserved,ParameterValue=2", "INFO", 2),  # sam's other spelling
+        ("Reserved=0", "INFO", None),  # the condition compares 0 with 0, as CloudFormation does
+    ],
+)
+def test_parameter_overrides_reach_the_environment_and_the_concurrency_through_conditions(
+    tmp_path: Path, overrides: str, level: str, reserved: int | None
+) -> None:
+    (function,) = _template(tmp_path, overrides).api_functions()
+    assert function.environment["LEVEL"] == level
+    assert function.reserved_concurrency == reserved
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ("Nope=1", "declares no parameter Nope"),
+        ("Reserved=many", "Reserved is a Number"),
+        ("not-an-override", "--parameter-overrides"),
+    ],
+)
+def test_bad_parameter_overrides_are_clear_errors(tmp_path: Path, overrides: str, message: str) -> None:
+    with pytest.raises(TemplateError, match=message):
+        _template(tmp_path, overrides).api_functions()
+
+
+def test_the_projects_reserved_concurrency_parameter_reaches_every_api_function() -> None:
+    assert {function.reserved_concurrency for function in SamTemplate().api_functions()} == {None}
+    overridden = SamTemplate(parameter_overrides={"ReservedConcurrency": "4"}).api_functions()
+    assert {function.logical_id: function.reserved_concurrency for function in overridden} == {
+        "PutBirthdayFunction": 4,
+        "GetGreetingFunction": 4,
+    }
+
+
+def test_the_listening_socket_lets_asyncio_turn_nagle_off_for_each_connection() -> None:
+    """Without TCP_NODELAY a keep-alive client waits for its delayed ACK (about 40 ms) on every answer but the first."""
+
+    async def accepted_nodelay() -> int:
+        seen: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        class Probe(asyncio.Protocol):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                sock = transport.get_extra_info("socket")
+                seen.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+                transport.close()
+
+        listener = listen("127.0.0.1", 0)
+        server = await asyncio.get_running_loop().create_server(Probe, sock=listener)  # as uvicorn serves it
+        try:
+            _, writer = await asyncio.open_connection(*listener.getsockname()[:2])
+            writer.close()
+            return await seen
+        finally:
+            server.close()
+
+    assert asyncio.run(accepted_nodelay()) == 1

@@ -1,0 +1,86 @@
+"""The README's "Try it" session, run as written: the answers it shows are the ones the API gives, on any day."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from tests.support.local_api import ROOT, LocalApiProcess
+
+pytestmark = pytest.mark.integration
+README_URL = "http://127.0.0.1:3000"
+
+
+@dataclass
+class Step:
+    command: list[str]
+    expected: list[str] = field(default_factory=list)
+
+
+def try_it_block() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Try it", 1)[1]
+    return section.split("```sh\n", 1)[1].split("```", 1)[0].splitlines()
+
+
+def steps(lines: list[str]) -> tuple[str, list[Step]]:
+    """The FAKETIME of the `make run` line, and each curl command with the lines shown after it."""
+    faketime = ""
+    found: list[Step] = []
+    pending = ""
+    for line in lines:
+        if line.startswith("make run"):
+            pinned = re.search(r'FAKETIME="([^"]+)"', line)
+            faketime = pinned.group(1) if pinned else ""
+        elif pending or line.startswith("curl "):
+            pending += line.rstrip("\\").strip() + " "
+            if not line.endswith("\\"):
+                found.append(Step(shlex.split(pending)))
+                pending = ""
+        elif line.startswith("# ") and found:
+            found[-1].expected.append(re.split(r"\s{2,}\(", line[2:], maxsplit=1)[0].strip())
+    return faketime, found
+
+
+def _matches(expected: Any, actual: Any) -> bool:
+    if expected == "...":
+        return True
+    if isinstance(expected, dict):
+        return (
+            isinstance(actual, dict)
+            and set(expected) == set(actual)
+            and all(_matches(value, actual[key]) for key, value in expected.items())
+        )
+    return bool(expected == actual)
+
+
+def test_the_readme_session_is_true_whatever_today_is() -> None:
+    curl = shutil.which("curl")
+    assert curl, "curl runs the README's commands"
+    faketime, session = steps(try_it_block())
+    assert faketime, "the README runs the API at a fixed date, so its answers hold on any day"
+    assert len(session) >= 4
+    api = LocalApiProcess.through_make(f"FAKETIME={faketime}")
+    try:
+        for step in session:
+            command = [curl, "-s", *[part.replace(README_URL, api.url) for part in step.command[1:]]]
+            shown = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True).stdout
+            head, _, body = shown.replace("\r\n", "\n").partition("\n\n")
+            status, *headers = head.split("\n")
+            for line in step.expected:
+                if line.startswith("HTTP/"):
+                    assert status == line, (step.command, shown)
+                elif line.startswith("{"):
+                    assert _matches(json.loads(line), json.loads(body)), (step.command, shown)
+                else:
+                    name, value = (part.strip() for part in line.split(":", 1))
+                    assert f"{name}: {value}".lower() in [header.lower() for header in headers], (step.command, shown)
+    finally:
+        api.stop()
