@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from localapi.template import SamTemplate
 from tests.support.local_api import ROOT, LocalApiProcess, local_api_env, run_local_api
 
 pytestmark = pytest.mark.integration
@@ -110,8 +111,12 @@ def test_verbose_shows_the_functions_output_on_the_console() -> None:
 def test_parameter_overrides_reach_the_local_api_as_sam_local_takes_them() -> None:
     api = LocalApiProcess(args=("--parameter-overrides", "ReservedConcurrency=3 LogLevel=DEBUG"))
     try:
-        routes = api.wait_for(lambda output: sum("workers)" in line for line in output) == 3, "the routes")
-        assert all("(up to 3 workers)" in line for line in routes if "workers)" in line)
+        routes = len(SamTemplate().routes())
+        output = api.wait_for(lambda output: sum("workers)" in line for line in output) == routes, "the routes")
+        route_lines = [line for line in output if "workers)" in line]
+        assert all("(up to 3 workers)" in line for line in route_lines)
+        assert any("PutBirthdayFunction" in line for line in route_lines)
+        assert any("GetGreetingFunction" in line for line in route_lines)
     finally:
         assert api.stop() == 0
 
