@@ -21,6 +21,7 @@ Clock = Callable[[], datetime]
 
 DEFAULT_TIME_ZONE = "UTC"
 """The zone of a user who named none, and of every item stored before zones existed."""
+_NOT_A_PLACE = frozenset({"Factory"})
 
 _USERNAME = re.compile(r"[A-Za-z]{1,64}")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -124,9 +125,10 @@ def time_zone_names() -> frozenset[str]:
 
     Read from the package's own list, never from the machine's zoneinfo
     directory, which Lambda's image may lack or hold at another version.
+    `Factory` is left out: IANA's placeholder for "zone not set", no one's zone.
     """
     listing = resources.files("tzdata").joinpath("zones").read_text(encoding="utf-8")
-    return frozenset(line.strip() for line in listing.splitlines() if line.strip())
+    return frozenset(line.strip() for line in listing.splitlines() if line.strip()) - _NOT_A_PLACE
 
 
 def parse_time_zone(value: object) -> str:

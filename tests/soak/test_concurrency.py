@@ -89,4 +89,4 @@ def test_parallel_puts_for_one_user_all_succeed_and_one_date_wins(local_api: Loc
     item = embedded_store(local_api).get_item(TableName="BirthdaysTable", Key={"username": {"S": USER.lower()}})["Item"]
     assert item["dateOfBirth"]["S"] in {born.isoformat() for born in DATES}
     assert message == greeting_for(date.fromisoformat(item["dateOfBirth"]["S"]), today)
-    assert set(item) == {"username", "dateOfBirth", "updatedAt"}
+    assert set(item) == {"username", "dateOfBirth", "timeZone", "updatedAt"}
