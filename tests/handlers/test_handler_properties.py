@@ -21,9 +21,10 @@ import time_machine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from greeter.domain import Birthday, time_zone_names
+from greeter.domain import time_zone_names
 from greeter.handlers import get_greeting, put_birthday
 from tests.support.events import for_user, load_event, with_body
+from tests.support.memory_store import MemoryStore
 from tests.support.oracle import days_until_by_stepping
 
 ASCII_LETTERS = re.compile(r"[A-Za-z]{1,64}")
@@ -34,19 +35,6 @@ TRICKY_CHARACTERS = st.sampled_from(
 PROPERTY_SETTINGS = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-
-
-class MemoryStore:
-    """The store's protocol in a dict: these properties are about the function, not DynamoDB."""
-
-    def __init__(self) -> None:
-        self.items: dict[str, Birthday] = {}
-
-    def get(self, key: str) -> Birthday | None:
-        return self.items.get(key)
-
-    def put(self, key: str, birthday: Birthday) -> None:
-        self.items[key] = birthday
 
 
 @pytest.fixture
