@@ -172,7 +172,8 @@ def test_put_then_get_agrees_with_the_oracle_at_any_today(
 @PROPERTY_SETTINGS
 @given(
     born=st.dates(min_value=date(1900, 1, 1), max_value=date(2099, 12, 31)),
-    instant=st.datetimes(min_value=datetime(1950, 1, 1), max_value=datetime(2099, 12, 31), timezones=st.just(UTC)),
+    # pytz, the oracle, knows transitions only up to 2037 (it ignores the tz files' rule for later years).
+    instant=st.datetimes(min_value=datetime(1950, 1, 1), max_value=datetime(2037, 12, 31), timezones=st.just(UTC)),
     zone=st.sampled_from(sorted(time_zone_names())),
 )
 def test_put_then_get_agrees_with_the_oracle_in_any_zone_at_any_instant(
