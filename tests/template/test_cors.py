@@ -11,10 +11,12 @@ OPTIONS is the route that answers 405.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from deploy.template_configuration import samconfig_settings
 from tests.support.cloudformation import Deployment
 from tests.support.sam import sam_template, translate
 
@@ -93,3 +95,16 @@ def test_the_parameter_accepts_only_what_a_browser_sends_as_origin(value: str, a
     """CloudFormation matches AllowedPattern against the whole value, as re.fullmatch does."""
     pattern = sam_template()["Parameters"]["CorsAllowedOrigins"]["AllowedPattern"]
     assert bool(re.fullmatch(pattern, value)) is accepted
+
+
+def test_the_pipeline_hands_a_list_of_origins_to_cloudformation_as_written_in_samconfig(tmp_path: Path) -> None:
+    """Commas stay inside the value through SAM CLI's parser, which `sam deploy` and the pipeline share."""
+    samconfig = tmp_path / "samconfig.toml"
+    samconfig.write_text(
+        'version = 0.1\n[prod.deploy.parameters]\nstack_name = "birthday-greeter-prod"\n'
+        f'parameter_overrides = "Environment=prod CorsAllowedOrigins={ORIGINS}"\n'
+    )
+    parameters = samconfig_settings("prod", samconfig).template_configuration()["Parameters"]
+    assert parameters == {"Environment": "prod", "CorsAllowedOrigins": ORIGINS}
+    body, _ = deployed(parameters)
+    assert body["x-amazon-apigateway-cors"]["allowOrigins"] == ORIGINS.split(",")
