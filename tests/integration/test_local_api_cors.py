@@ -80,6 +80,41 @@ def test_the_contracts_errors_are_unchanged_and_carry_allow_origin_too(cors_api:
     assert cors_headers(bad) == {}
 
 
+CONTRACT_CASES = [
+    ("PUT", "/hello/Samecase", '{"dateOfBirth": "1990-05-10"}', "application/json"),
+    ("GET", "/hello/samecase", None, None),
+    ("GET", "/hello/Nobody", None, None),
+    ("GET", "/hello/b0b", None, None),
+    ("PUT", "/hello/Alice", '{"dateOfBirth": "2001-02-29"}', "application/json"),
+    ("PUT", "/hello/Alice", "{", "application/json"),
+    ("PUT", "/hello/Alice", '{"dateOfBirth": "1990-05-10"}', "text/plain"),
+    ("PUT", "/hello/Alice", '{"dateOfBirth": "1990-05-10", "pad": "' + "x" * 5000 + '"}', "application/json"),
+    *[(method, "/hello/Alice", None, None) for method in ("POST", "DELETE", "PATCH", "HEAD")],
+    ("GET", "/hello/", None, None),
+    ("GET", "/hello/bob/", None, None),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "content_type"), CONTRACT_CASES)
+def test_every_other_answer_of_the_contract_is_the_same_with_cors_on(
+    cors_api: LocalApiProcess,
+    local_api: LocalApiProcess,
+    method: str,
+    path: str,
+    body: str | None,
+    content_type: str | None,
+) -> None:
+    """The contract's cases, sent from a browser origin with CORS on and with it off: only the CORS headers differ."""
+    headers = {"Origin": APP} | ({"Content-Type": content_type} if content_type else {})
+
+    def answer(api: LocalApiProcess) -> tuple[int, str | None, str | None, object]:
+        response = requests.request(method, api.url + path, data=body, headers=headers, timeout=TIMEOUT)
+        message = response.json().get("message") if response.content else None
+        return response.status_code, response.headers.get("content-type"), response.headers.get("allow"), message
+
+    assert answer(cors_api) == answer(local_api)
+
+
 def test_without_cors_options_is_405_with_allow_and_no_cors_headers(local_api: LocalApiProcess) -> None:
     response = requests.options(f"{local_api.url}/hello/alice", headers=PREFLIGHT, timeout=TIMEOUT)
     assert response.status_code == 405
