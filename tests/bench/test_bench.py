@@ -10,7 +10,7 @@ import lambda_package
 import pytest
 
 from bench import lambda_env
-from bench.__main__ import THROUGHPUT_COST_LIMIT, api_method, render, throughput_limits
+from bench.__main__ import THROUGHPUT_COST_LIMIT, api_method, benchmarked_functions, render, throughput_limits
 from bench.stats import Limit, budget_table, format_number, markdown_table, median, paired_ratio, ratio
 from bench.throughput import Point
 from localapi.template import SamTemplate
@@ -86,7 +86,7 @@ def test_throughput_limits_compare_the_floor_with_bare_uvicorn_and_each_route_wi
 
 
 def test_each_api_function_is_benchmarked_with_its_own_method() -> None:
-    methods = {function.logical_id: api_method(function) for function in SamTemplate().api_functions()}
+    methods = {function.logical_id: api_method(function) for function in benchmarked_functions(SamTemplate())}
     assert methods == {"GetGreetingFunction": "GET", "PutBirthdayFunction": "PUT"}
 
 
