@@ -197,13 +197,12 @@ def test_bad_parameter_overrides_are_clear_errors(tmp_path: Path, overrides: str
 
 
 def test_the_projects_reserved_concurrency_parameter_reaches_every_api_function() -> None:
-    """The OPTIONS 405 function reserves none: the stage's throttling bounds it, reserving would waste the pool."""
     assert {function.reserved_concurrency for function in SamTemplate().api_functions()} == {None}
     overridden = SamTemplate(parameter_overrides={"ReservedConcurrency": "4"}).api_functions()
     assert {function.logical_id: function.reserved_concurrency for function in overridden} == {
         "PutBirthdayFunction": 4,
         "GetGreetingFunction": 4,
-        "OptionsNotAllowedFunction": None,
+        "OptionsNotAllowedFunction": 4,
     }
 
 
