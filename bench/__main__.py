@@ -43,6 +43,9 @@ FLOOR_OPERATION = {"GET": "GetItem", "PUT": "PutItem"}
 SAMPLE_EVENT = {"GET": "get_greeting.json", "PUT": "put_birthday.json"}
 WARM_STATUS = {"GET": 200, "PUT": 204}  # the store answers with a stored item
 COLD_STATUS = {"GET": 404, "PUT": 204}  # an unknown user on GET, as the floor's GetItem
+ZONED_PUT_EVENT = "put_birthday_time_zone.json"  # a zone other than UTC: the tz database is read
+ZONED_SUFFIX = " (zoned PUT)"
+ZONE_COLD_CPU_RATIO_LIMIT = 1.10  # CPU to a cold zoned PUT / the same function's cold UTC PUT
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,18 @@ def package_size(directory: Path) -> dict[str, int]:
             for path in files:
                 bundle.write(path, path.relative_to(directory))
         zipped = archive.tell()
-    return {"zip_bytes": zipped, "unzipped_bytes": sum(path.stat().st_size for path in files), "files": len(files)}
+    tz_files = [path for path in files if path.relative_to(directory).parts[0] == "tzdata"]
+    with tempfile.TemporaryFile() as archive:
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
+            for path in tz_files:
+                bundle.write(path, path.relative_to(directory))
+        tz_zipped = archive.tell() if tz_files else 0
+    return {
+        "zip_bytes": zipped,
+        "unzipped_bytes": sum(path.stat().st_size for path in files),
+        "files": len(files),
+        "tzdata_zip_bytes": tz_zipped,
+    }
 
 
 def cold_event(method: str, directory: Path) -> Path:
@@ -169,6 +183,9 @@ def cold_subjects(
         subjects.append(Subject(f"floor {operation}", floor_argv, floor_env, 200))
         function_argv = ["function", function.handler, str(cold_event(method, workdir))]
         subjects.append(Subject(function.logical_id, function_argv, env, COLD_STATUS[method]))
+        if method == "PUT":  # the tz database's cost: the same cold PUT, naming a zone
+            zoned_argv = ["function", function.handler, str(EVENTS / ZONED_PUT_EVENT)]
+            subjects.append(Subject(function.logical_id + ZONED_SUFFIX, zoned_argv, env, 204))
     return subjects
 
 
@@ -377,6 +394,16 @@ def summarise(
         }
         row = rows[function.logical_id]
         limits.append(Limit(f"{method} cold start, CPU / floor", cpu_ratio, COLD_CPU_RATIO_LIMITS[method], "x"))
+        zoned = cold.get(function.logical_id + ZONED_SUFFIX)
+        if zoned is not None:
+            row["zoned_cold_cpu_ms"] = median(zoned["cpu_ms"])
+            row["zoned_cold_cpu_ratio"] = paired_ratio(zoned["cpu_ms"], mine["cpu_ms"])
+            row["samples"]["cold_zoned"] = zoned
+            limits.append(
+                Limit(
+                    f"{method} cold start, zoned / UTC CPU", row["zoned_cold_cpu_ratio"], ZONE_COLD_CPU_RATIO_LIMIT, "x"
+                )
+            )
         limits.append(
             Limit(f"{method} warm, CPU / bare botocore", row["warm_cpu_ratio"], WARM_CPU_RATIO_LIMITS[method], "x")
         )
@@ -461,7 +488,8 @@ def render(report: dict[str, Any]) -> str:
         "warm µs CPU: unsampled, sampled (floor), ratio",
         "days_until ns",
         "peak RSS MB warm / cold (floor)",
-        "zip KiB trimmed (sam build)",
+        "zip KiB trimmed (sam build), tzdata",
+        "zoned cold PUT CPU ms, ratio",
         "unzipped MiB",
         "DynamoDB calls at import / per request",
     ]
@@ -476,7 +504,9 @@ def render(report: dict[str, Any]) -> str:
             f"{row['warm_cpu_ratio']:.2f}",
             row["days_until_ns"],
             f"{row['warm_peak_rss_mb']:.0f} / {row['cold_rss_mb']:.0f} ({row['floor_rss_mb']:.0f})",
-            f"{row['zip_bytes'] / 1024:.0f} ({row.get('sam_build_zip_bytes', 0) / 1024:.0f})",
+            f"{row['zip_bytes'] / 1024:.0f} ({row.get('sam_build_zip_bytes', 0) / 1024:.0f}), "
+            f"{row.get('tzdata_zip_bytes', 0) / 1024:.0f}",
+            f"{row['zoned_cold_cpu_ms']:.0f}, {row['zoned_cold_cpu_ratio']:.2f}" if "zoned_cold_cpu_ms" in row else "-",
             row["unzipped_bytes"] / 1024 / 1024,
             f"{len(row['calls_at_import'])} / {row['calls_per_request']:g}",
         ]

@@ -10,10 +10,18 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, tzinfo
+from functools import cache
+from importlib import resources
+from zoneinfo import ZoneInfo
 
-Clock = Callable[[], date]
-"""Returns "today"; injected so the date rules can be tested on any day."""
+Clock = Callable[[], datetime]
+"""Returns the current instant (timezone-aware); injected so the rules can be tested at any moment."""
+
+DEFAULT_TIME_ZONE = "UTC"
+"""The zone of a user who named none, and of every item stored before zones existed."""
+_NOT_A_PLACE = frozenset({"Factory"})
 
 _USERNAME = re.compile(r"[A-Za-z]{1,64}")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -43,9 +51,21 @@ class InvalidSmokeTestRunError(DomainError):
     pass
 
 
-def utc_today() -> date:
-    """Business rule: "today" is the current date in UTC, whatever the time."""
-    return datetime.now(UTC).date()
+class InvalidTimeZoneError(DomainError):
+    pass
+
+
+@dataclass(frozen=True)
+class Birthday:
+    """What is stored for a user: the date of birth and the zone whose "today" counts."""
+
+    born: date
+    time_zone: str = DEFAULT_TIME_ZONE
+
+
+def utc_now() -> datetime:
+    """The current instant; each rule turns it into a date in the user's zone."""
+    return datetime.now(UTC)
 
 
 def validate_username(username: str) -> str:
@@ -97,6 +117,50 @@ def parse_date_of_birth(value: object, today: date) -> date:
     if born >= today:
         raise InvalidDateOfBirthError("dateOfBirth must be a date before today")
     return born
+
+
+@cache
+def time_zone_names() -> frozenset[str]:
+    """Every zone key of the pinned `tzdata` package, as IANA spells them.
+
+    Read from the package's own list, never from the machine's zoneinfo
+    directory, which Lambda's image may lack or hold at another version.
+    `Factory` is left out: IANA's placeholder for "zone not set", no one's zone.
+    """
+    listing = resources.files("tzdata").joinpath("zones").read_text(encoding="utf-8")
+    return frozenset(line.strip() for line in listing.splitlines() if line.strip()) - _NOT_A_PLACE
+
+
+def parse_time_zone(value: object) -> str:
+    """Business rule: a time zone is a key of the shipped tz database, spelled exactly.
+
+    Membership in the package's list, not `ZoneInfo(value)`: that also opens
+    paths (`/usr/share/zoneinfo/UTC`), and matches case-insensitively on
+    case-insensitive file systems. So offsets, paths, padding, wrong case, the
+    empty string and non-strings are all refused here, in one place.
+    """
+    if not isinstance(value, str) or value not in time_zone_names():
+        raise InvalidTimeZoneError("timeZone must be an IANA time zone name, such as Europe/Madrid or UTC")
+    return value
+
+
+@cache
+def _zone(name: str) -> tzinfo:
+    """The zone's rules from the `tzdata` package itself (never TZPATH); UTC needs no file."""
+    if name == DEFAULT_TIME_ZONE:
+        return UTC
+    path = resources.files("tzdata.zoneinfo").joinpath(*name.split("/"))
+    with path.open("rb") as rules:
+        return ZoneInfo.from_file(rules, key=name)
+
+
+def today_in(time_zone: str, now: datetime) -> date:
+    """Business rule: a user's "today" is the current date in their zone.
+
+    The instant is converted by the zone's own rules, so daylight saving and
+    odd offsets are the zone's business; dates, never offsets, are compared.
+    """
+    return now.astimezone(_zone(parse_time_zone(time_zone))).date()
 
 
 def birthday_in(year: int, born: date) -> date:

@@ -18,6 +18,8 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
+from greeter.domain import DEFAULT_TIME_ZONE, Birthday, DomainError, parse_time_zone
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
@@ -67,15 +69,19 @@ class StoreMisconfiguredError(StoreError):
 
 
 class BirthdayStore(Protocol):
-    def get(self, key: str) -> date | None: ...
+    def get(self, key: str) -> Birthday | None: ...
 
-    def put(self, key: str, born: date) -> None: ...
+    def put(self, key: str, birthday: Birthday) -> None: ...
 
 
 class DynamoDBBirthdayStore:
-    """Items are `{username: <lower-case key>, dateOfBirth: YYYY-MM-DD, updatedAt: ISO time}`."""
+    """Items are `{username: <lower-case key>, dateOfBirth: YYYY-MM-DD, timeZone: IANA key, updatedAt: ISO time}`.
+
+    Items written before zones existed have no `timeZone`: they read as UTC.
+    """
 
     KEY = "username"
+    TIME_ZONE = "timeZone"
 
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._client = client
@@ -91,12 +97,14 @@ class DynamoDBBirthdayStore:
         client = botocore.session.get_session().create_client("dynamodb", config=CLIENT_CONFIG)
         return cls(cast("DynamoDBClient", client), os.environ["TABLE_NAME"])
 
-    def get(self, key: str) -> date | None:
+    def get(self, key: str) -> Birthday | None:
         try:
             response = self._client.get_item(
                 TableName=self._table_name,
                 Key={self.KEY: {"S": key}},
-                ProjectionExpression="dateOfBirth",
+                # TIMEZONE is a DynamoDB reserved word: it is named through a placeholder.
+                ProjectionExpression="dateOfBirth, #zone",
+                ExpressionAttributeNames={"#zone": self.TIME_ZONE},
                 ConsistentRead=True,
             )
         except (ClientError, BotoCoreError) as error:
@@ -105,18 +113,26 @@ class DynamoDBBirthdayStore:
         if item is None:
             return None
         try:
-            return date.fromisoformat(item["dateOfBirth"]["S"])
+            born = date.fromisoformat(item["dateOfBirth"]["S"])
         except (KeyError, ValueError):
             # ValueError's text quotes the stored value, a date of birth: name the fault, never the value.
             raise StoreMisconfiguredError("DynamoDB GetItem returned an item without an ISO dateOfBirth") from None
+        try:
+            zone = parse_time_zone(item.get(self.TIME_ZONE, {"S": DEFAULT_TIME_ZONE}).get("S"))
+        except DomainError:
+            raise StoreMisconfiguredError(
+                "DynamoDB GetItem returned an item whose timeZone tzdata does not know"
+            ) from None
+        return Birthday(born, zone)
 
-    def put(self, key: str, born: date) -> None:
+    def put(self, key: str, birthday: Birthday) -> None:
         try:
             self._client.put_item(
                 TableName=self._table_name,
                 Item={
                     self.KEY: {"S": key},
-                    "dateOfBirth": {"S": born.isoformat()},
+                    "dateOfBirth": {"S": birthday.born.isoformat()},
+                    self.TIME_ZONE: {"S": birthday.time_zone},
                     "updatedAt": {"S": datetime.now(UTC).isoformat(timespec="milliseconds")},
                 },
             )

@@ -22,6 +22,7 @@ from greeter.domain import (
     DomainError,
     InvalidDateOfBirthError,
     InvalidSmokeTestRunError,
+    InvalidTimeZoneError,
     InvalidUsernameError,
     UserNotFoundError,
     validate_username,
@@ -33,6 +34,7 @@ ALLOWED_METHODS = "GET, PUT"
 RETRY_AFTER_SECONDS = "1"
 USERNAME_PARAMETER = "username"
 SMOKE_TEST_RUN_FIELD = "smokeTestRun"
+TIME_ZONE_FIELD = "timeZone"
 
 JsonResponse = Response[dict[str, str]]
 logger = Logger(child=True)
@@ -129,7 +131,9 @@ def make_resolver() -> APIGatewayHttpResolver:
     def request_error(exc: RequestError) -> JsonResponse:
         return error(exc.status, str(exc))
 
-    @app.exception_handler([InvalidUsernameError, InvalidDateOfBirthError, InvalidSmokeTestRunError])
+    @app.exception_handler(
+        [InvalidUsernameError, InvalidDateOfBirthError, InvalidTimeZoneError, InvalidSmokeTestRunError]
+    )
     def invalid_input(exc: DomainError) -> JsonResponse:
         return error(HTTPStatus.BAD_REQUEST, str(exc))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import platform
 from pathlib import Path
 
@@ -10,9 +11,19 @@ import lambda_package
 import pytest
 
 from bench import lambda_env
-from bench.__main__ import THROUGHPUT_COST_LIMIT, api_method, benchmarked_functions, render, throughput_limits
+from bench.__main__ import (
+    THROUGHPUT_COST_LIMIT,
+    ZONED_SUFFIX,
+    api_method,
+    benchmarked_functions,
+    cold_subjects,
+    package_size,
+    render,
+    throughput_limits,
+)
 from bench.stats import Limit, budget_table, format_number, markdown_table, median, paired_ratio, ratio
 from bench.throughput import Point
+from greeter import domain
 from localapi.template import SamTemplate
 
 
@@ -170,3 +181,26 @@ def test_native_packages_built_for_another_cpu_are_found(tmp_path: Path) -> None
     (tmp_path / "native").mkdir()
     (tmp_path / "native" / f"_speedups.cpython-313-{platform.machine()}-linux-gnu.so").write_bytes(b"")
     assert lambda_env.foreign_native_packages(tmp_path) == ["wrapt"]
+
+
+def test_the_cold_rounds_time_a_zoned_put_next_to_the_utc_one(tmp_path: Path) -> None:
+    """The tz database's cold-start cost: the PUT function, cold, with an event that names a zone."""
+    functions = benchmarked_functions(SamTemplate())
+    overlays = {function.logical_id: tmp_path / function.logical_id for function in functions}
+    subjects = cold_subjects(functions, tmp_path, overlays, "http://127.0.0.1:1", tmp_path, region="eu-west-1")
+    (zoned,) = [subject for subject in subjects if subject.name.endswith(ZONED_SUFFIX)]
+    assert zoned.name == "PutBirthdayFunction" + ZONED_SUFFIX
+    event = json.loads(Path(zoned.argv[-1]).read_text())
+    assert domain.parse_time_zone(json.loads(event["body"])["timeZone"]) != domain.DEFAULT_TIME_ZONE
+    assert zoned.env == next(subject.env for subject in subjects if subject.name == "PutBirthdayFunction")
+
+
+def test_the_package_size_names_what_tzdata_costs(tmp_path: Path) -> None:
+    (tmp_path / "tzdata" / "zoneinfo").mkdir(parents=True)
+    (tmp_path / "tzdata" / "zoneinfo" / "UTC").write_bytes(b"TZif" * 100)
+    (tmp_path / "greeter").mkdir()
+    (tmp_path / "greeter" / "domain.py").write_text("x = 1\n" * 100)
+    size = package_size(tmp_path)
+    assert 0 < size["tzdata_zip_bytes"] < size["zip_bytes"]
+    (tmp_path / "tzdata" / "zoneinfo" / "UTC").unlink()
+    assert package_size(tmp_path)["tzdata_zip_bytes"] == 0

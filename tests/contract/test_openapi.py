@@ -68,7 +68,7 @@ def test_schemathesis_finds_no_failures(
     ]
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
         "SCHEMATHESIS_HOOKS": "tests.contract.schemathesis_hooks",
     }
     result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
@@ -179,6 +179,21 @@ CASES: list[tuple[str, str, bytes | None, str | None, int]] = [
     ("PUT", "/hello/Contract", json.dumps({"dateOfBirth": _today()}).encode(), "application/json", 400),
     ("PUT", "/hello/Contract", json.dumps({"dateOfBirth": _past(-1)}).encode(), "application/json", 400),
     ("PUT", "/hello/Contract", json.dumps({"dateOfBirth": _past(1)}).encode(), "application/json", 204),
+    (
+        "PUT",
+        "/hello/Contract",
+        json.dumps({"dateOfBirth": "1990-05-10", "timeZone": "Asia/Kathmandu"}).encode(),
+        None,
+        204,
+    ),
+    (
+        "PUT",
+        "/hello/Contract",
+        json.dumps({"dateOfBirth": "1990-05-10", "timeZone": "europe/madrid"}).encode(),
+        None,
+        400,
+    ),
+    ("PUT", "/hello/Contract", json.dumps({"dateOfBirth": "1990-05-10", "timeZone": None}).encode(), None, 400),
     ("PUT", "/hello/b%C3%A9b", b'{"dateOfBirth": "1990-05-10"}', "application/json", 400),
     ("PUT", "/hello/Contract", b'{"dateOfBirth": "1990-05-10"}', "text/plain", 415),
     ("PUT", "/hello/Contract", json.dumps({"dateOfBirth": "1990-05-10", "pad": "x" * 4096}).encode(), None, 413),

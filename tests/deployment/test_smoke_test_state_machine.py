@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import sys
 import threading
 from datetime import date
 from typing import Any
@@ -16,7 +17,8 @@ from typing import Any
 import boto3
 import pytest
 
-from greeter.domain import SMOKE_TEST_KEY_PREFIX, days_until_birthday, greeting, user_key, utc_today
+from greeter import domain
+from greeter.domain import SMOKE_TEST_KEY_PREFIX, days_until_birthday, greeting, user_key, utc_now
 from greeter.handlers import get_greeting, put_birthday
 from greeter.store import DynamoDBBirthdayStore
 from tests.conftest import TABLE_NAME
@@ -67,6 +69,49 @@ def test_the_substitutions_name_a_valid_user_and_the_domains_key_prefix(world: S
     assert world.values["SmokeTestKeyPrefix"] == SMOKE_TEST_KEY_PREFIX
     assert world.values["TableName"] == TABLE_NAME
     assert "${" not in substituted_definition(world.values)
+
+
+def test_the_smoke_test_user_is_zoned_so_a_run_proves_the_tz_database_ships(world: SmokeTestWorld) -> None:
+    """The run's PUT names a zone other than UTC, and the item the GET reads keeps it."""
+    seen: list[dict[str, Any] | None] = []
+
+    def looks_then_greets(event: dict[str, Any], context: Any) -> Any:
+        (key,) = world.stored_keys()
+        seen.append(world.stored_item(key))
+        return get_greeting.lambda_handler(event, context)
+
+    world.runtime.handlers[GET_FUNCTION] = looks_then_greets
+    execution = world.run()
+
+    assert execution.status == "SUCCEEDED", (execution.error, execution.cause)
+    zone = world.values["SmokeTestTimeZone"]
+    assert zone != domain.DEFAULT_TIME_ZONE
+    assert domain.parse_time_zone(zone) == zone
+    (_, put_event), _ = world.runtime.invocations
+    assert json.loads(put_event["body"])["timeZone"] == zone
+    (item,) = seen
+    assert item is not None
+    assert item["timeZone"] == {"S": zone}
+
+
+def test_a_package_without_its_tz_database_fails_the_smoke_test(
+    world: SmokeTestWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build that lost `tzdata` answers the zoned PUT 500: the run fails before traffic moves."""
+    monkeypatch.setitem(sys.modules, "tzdata", None)  # `import tzdata` now fails, as in such a package
+    domain.time_zone_names.cache_clear()
+    domain._zone.cache_clear()
+    try:
+        execution = world.run()
+    finally:
+        domain.time_zone_names.cache_clear()
+        domain._zone.cache_clear()
+
+    assert execution.status == "FAILED"
+    assert execution.error == "SmokeTest.PutFailed"
+    assert execution.cause is not None
+    assert "should answer 204" in execution.cause
+    assert world.stored_keys() == []
 
 
 def test_a_healthy_version_passes_and_leaves_no_item(world: SmokeTestWorld) -> None:
@@ -120,7 +165,7 @@ def test_a_real_user_with_the_smoke_test_users_name_keeps_their_data(
     username = world.username
     assert put_birthday.lambda_handler(caller_put(username, BORN.isoformat()), lambda_context)["statusCode"] == 204
     before = world.stored_item(user_key(username))
-    day_before = utc_today()
+    day_before = utc_now().date()
 
     execution = world.run()
 
@@ -129,7 +174,7 @@ def test_a_real_user_with_the_smoke_test_users_name_keeps_their_data(
     assert world.stored_item(user_key(username)) == before
     answer = get_greeting.lambda_handler(caller_get(username), lambda_context)
     assert answer["statusCode"] == 200
-    greetings = {greeting(username, days_until_birthday(BORN, day)) for day in (day_before, utc_today())}
+    greetings = {greeting(username, days_until_birthday(BORN, day)) for day in (day_before, utc_now().date())}
     assert json.loads(answer["body"])["message"] in greetings
 
 

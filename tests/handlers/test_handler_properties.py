@@ -16,12 +16,15 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+import pytz
 import time_machine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from greeter.domain import time_zone_names
 from greeter.handlers import get_greeting, put_birthday
 from tests.support.events import for_user, load_event, with_body
+from tests.support.memory_store import MemoryStore
 from tests.support.oracle import days_until_by_stepping
 
 ASCII_LETTERS = re.compile(r"[A-Za-z]{1,64}")
@@ -32,19 +35,6 @@ TRICKY_CHARACTERS = st.sampled_from(
 PROPERTY_SETTINGS = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-
-
-class MemoryStore:
-    """The store's protocol in a dict: these properties are about the function, not DynamoDB."""
-
-    def __init__(self) -> None:
-        self.items: dict[str, date] = {}
-
-    def get(self, key: str) -> date | None:
-        return self.items.get(key)
-
-    def put(self, key: str, born: date) -> None:
-        self.items[key] = born
 
 
 @pytest.fixture
@@ -177,3 +167,29 @@ def test_put_then_get_agrees_with_the_oracle_at_any_today(
     assert (status, json.loads(body)) == (200, {"message": expected})
     assert days <= 365
     assert today + timedelta(days=days) > born
+
+
+@PROPERTY_SETTINGS
+@given(
+    born=st.dates(min_value=date(1900, 1, 1), max_value=date(2099, 12, 31)),
+    instant=st.datetimes(min_value=datetime(1950, 1, 1), max_value=datetime(2099, 12, 31), timezones=st.just(UTC)),
+    zone=st.sampled_from(sorted(time_zone_names())),
+)
+def test_put_then_get_agrees_with_the_oracle_in_any_zone_at_any_instant(
+    memory_store: MemoryStore, lambda_context: Any, born: date, instant: datetime, zone: str
+) -> None:
+    """Today is the date in the user's zone (pytz's answer): before it, stored and greeted with the oracle's N."""
+    memory_store.items.clear()
+    today = instant.astimezone(pytz.timezone(zone)).date()
+    with time_machine.travel(instant, tick=False):
+        body = json.dumps({"dateOfBirth": born.isoformat(), "timeZone": zone})
+        status, _, _ = call(put_birthday, with_body(load_event("put_birthday.json"), body), lambda_context)
+        if born >= today:
+            assert status == 400
+            assert memory_store.items == {}
+            return
+        assert status == 204
+        status, _, answer = call(get_greeting, load_event("get_greeting.json"), lambda_context)
+    days = days_until_by_stepping(born, today)
+    expected = "Hello, Alice! Happy birthday!" if days == 0 else f"Hello, Alice! Your birthday is in {days} day(s)"
+    assert (status, json.loads(answer)) == (200, {"message": expected})

@@ -51,7 +51,8 @@ def test_put_stores_the_normalised_key_and_iso_date(
     assert item is not None
     assert item["dateOfBirth"] == {"S": "1990-05-10"}
     assert item["updatedAt"]["S"].startswith("2024-02-28T23:59:59")
-    assert set(item) == {"username", "dateOfBirth", "updatedAt"}
+    assert item["timeZone"] == {"S": "UTC"}  # no zone named: a UTC user, as before zones existed
+    assert set(item) == {"username", "dateOfBirth", "timeZone", "updatedAt"}
 
 
 def test_put_then_get_greets_with_days_left(

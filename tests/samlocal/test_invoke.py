@@ -13,13 +13,15 @@ import sys
 from datetime import UTC, date, datetime
 from typing import Any
 
+from greeter.domain import today_in
 from localapi.template import SamTemplate
 from samlocal.images import Images
 from samlocal.stack import LocalStack, function_for, invoke
 from tests.support.events import EVENTS_DIR
 from tests.support.oracle import days_until_by_stepping
 
-BORN = date(1990, 5, 10)  # the date in events/put_birthday.json and put_birthday_base64.json
+BORN = date(1990, 5, 10)  # the date in events/put_birthday.json, put_birthday_base64.json, put_birthday_time_zone.json
+ZONED_USER = ("Kenji", "Asia/Tokyo")  # events/put_birthday_time_zone.json
 ORDER = [
     ("get_greeting.json", 404),
     ("put_birthday.json", 204),
@@ -31,6 +33,9 @@ ORDER = [
     ("put_wrong_content_type.json", 415),
     ("get_invalid_username.json", 400),
     ("delete_method_not_allowed.json", 405),
+    ("put_birthday_time_zone.json", 204),
+    ("get_greeting_time_zone.json", 200),
+    ("put_invalid_time_zone.json", 400),
 ]
 
 
@@ -56,11 +61,13 @@ def test_every_event_goes_to_the_function_of_its_route(template: SamTemplate) ->
 
 def test_sam_local_invoke_answers_every_event_as_the_spec_says(docker_engine: tuple[Any, Images]) -> None:
     client, images = docker_engine
-    started = datetime.now(UTC).date()
+    started = datetime.now(UTC)
     with LocalStack(client, images, region="eu-west-1", log=print) as stack:
         results = list(invoke(stack, [EVENTS_DIR / name for name, _ in ORDER], stderr=sys.stderr))
         network = stack.name
-    days = {started, datetime.now(UTC).date()}
+    instants = (started, datetime.now(UTC))
+    days = {instant.date() for instant in instants}
+    zoned_days = {today_in(ZONED_USER[1], instant) for instant in instants}
     assert [(result.event.name, result.response["statusCode"]) for result in results] == ORDER
     for result in results:
         headers = {name.lower(): value for name, value in result.response.get("headers", {}).items()}
@@ -70,7 +77,9 @@ def test_sam_local_invoke_answers_every_event_as_the_spec_says(docker_engine: tu
             continue
         assert headers["content-type"] == "application/json", result.event.name
         body = json.loads(result.response["body"])
-        if status == 200:
+        if result.event.name == "get_greeting_time_zone.json":
+            assert body["message"] in greetings(ZONED_USER[0], zoned_days), result.event.name
+        elif status == 200:
             name = "Alice" if result.event.name == "get_greeting.json" else "alice"
             assert body["message"] in greetings(name, days), result.event.name
         else:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import requests
 
+from greeter.domain import today_in
 from tests.support.local_api import LocalApiProcess
 from tests.support.oracle import days_until_by_stepping
 from tests.support.sam_local import SamLocalProcess
@@ -40,11 +41,11 @@ def greeting(name: str, born: date, today: date) -> str:
     return f"Hello, {name}! Happy birthday!" if days == 0 else f"Hello, {name}! Your birthday is in {days} day(s)"
 
 
-def assert_greeted(url: str, path: str, name: str, born: date) -> None:
-    """The greeting for "today" as it was when the request left or when it came back (a midnight in between)."""
-    before = utc_today()
+def assert_greeted(url: str, path: str, name: str, born: date, zone: str = "UTC") -> None:
+    """The greeting for "today" (in `zone`) as it was when the request left or came back (a midnight in between)."""
+    before = today_in(zone, datetime.now(UTC))
     response = send(url, "GET", path)
-    after = utc_today()
+    after = today_in(zone, datetime.now(UTC))
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/json"
     assert response.json()["message"] in {greeting(name, born, before), greeting(name, born, after)}
@@ -68,6 +69,18 @@ def test_put_stores_and_get_greets_case_insensitively(sam_local: SamLocalProcess
     assert stored.content == b""
     assert_greeted(sam_local.url, "/hello/alice", "alice", born)
     assert_greeted(sam_local.url, "/hello/ALICE", "ALICE", born)  # the spelling of the GET is echoed
+
+
+def test_a_zoned_user_is_greeted_by_the_date_in_their_zone(sam_local: SamLocalProcess) -> None:
+    """Through the built function (its own tzdata), in the zone furthest ahead of UTC."""
+    born = date(1990, 5, 10)
+    body = {"dateOfBirth": born.isoformat(), "timeZone": "Pacific/Kiritimati"}
+    stored = send(sam_local.url, "PUT", "/hello/Kiri", body, "application/json")
+    assert stored.status_code == 204, stored.text
+    assert_greeted(sam_local.url, "/hello/kiri", "kiri", born, "Pacific/Kiritimati")
+    refused = send(sam_local.url, "PUT", "/hello/Kiri", {**body, "timeZone": "pacific/kiritimati"}, "application/json")
+    assert refused.status_code == 400
+    assert refused.json()["message"] == "timeZone must be an IANA time zone name, such as Europe/Madrid or UTC"
 
 
 def test_a_put_replaces_the_date_and_accepts_json_media_types(sam_local: SamLocalProcess) -> None:

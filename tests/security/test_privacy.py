@@ -80,8 +80,8 @@ def test_handlers_log_no_date_of_birth(
     put = load_event("put_birthday.json")
     get = load_event("get_greeting.json")
 
-    def put_body(value: str, content_type: str = "application/json", pad: int = 0) -> int:
-        body = {"dateOfBirth": value, **({"pad": "x" * pad} if pad else {})}
+    def put_body(value: str, content_type: str = "application/json", pad: int = 0, zone: str | None = None) -> int:
+        body = {"dateOfBirth": value, **({"pad": "x" * pad} if pad else {}), **({"timeZone": zone} if zone else {})}
         return _call(put_handler, with_body(put, json.dumps(body), content_type), lambda_context)
 
     service_logger = logging.getLogger("greeter")
@@ -96,7 +96,19 @@ def test_handlers_log_no_date_of_birth(
                 put_body("2999-08-23"),
                 put_body(BORN.isoformat(), "text/plain"),
                 put_body(BORN.isoformat(), pad=5000),
+                put_body(BORN.isoformat(), zone="Asia/Kathmandu"),  # a zoned user: the zone may be logged, the date not
+                _call(get_handler, get, lambda_context),
+                put_body(BORN.isoformat(), zone="Mars/Olympus"),
             ]
+            dynamodb.put_item(
+                TableName=TABLE_NAME,
+                Item={
+                    "username": {"S": "alice"},
+                    "dateOfBirth": {"S": "1961-08-23"},
+                    "timeZone": {"S": "Mars/Olympus"},
+                },
+            )
+            statuses.append(_call(get_handler, get, lambda_context))  # an unknown stored zone: the item is not quoted
             dynamodb.put_item(
                 TableName=TABLE_NAME, Item={"username": {"S": "alice"}, "dateOfBirth": {"S": "1961-08-23T00"}}
             )
@@ -108,7 +120,7 @@ def test_handlers_log_no_date_of_birth(
     finally:
         service_logger.setLevel(previous_level)
 
-    assert statuses == [204, 200, 400, 400, 415, 413, 500, 503]
+    assert statuses == [204, 200, 400, 400, 415, 413, 204, 200, 400, 500, 500, 503]
     captured = "\n".join([logs.text, capsys.readouterr().out, *(record.getMessage() for record in caplog.records)])
     assert leaks(captured) == []
     assert "store misconfigured" in logs.text  # the capture sees the service's lines

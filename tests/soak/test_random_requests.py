@@ -24,6 +24,7 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
+from greeter.domain import time_zone_names
 from tests.support.local_api import LocalApiProcess
 
 pytestmark = pytest.mark.soak
@@ -32,6 +33,7 @@ SEED = 20240229
 REQUESTS = 3000
 THREADS = 6
 TIMEOUT = 15
+ZONES = sorted(time_zone_names())
 
 METHODS = ["GET"] * 30 + ["PUT"] * 40 + ["POST", "DELETE", "PATCH", "HEAD", "OPTIONS"] * 6
 CONTENT_TYPES = [
@@ -119,6 +121,19 @@ def random_body(rng: random.Random) -> bytes | None:
     def dated(day: date) -> bytes:
         return json.dumps({"dateOfBirth": day.isoformat()}).encode()
 
+    def zoned(day: date) -> bytes:
+        """A zone the service knows, one it must refuse, or junk; the date near any zone's today."""
+        zone = _one_of(
+            rng,
+            [
+                (3, lambda: rng.choice(ZONES)),
+                (1, lambda: rng.choice(ZONES).lower()),
+                (1, lambda: rng.choice(["Mars/Olympus", "../etc/passwd", "UTC\n", "+02:00", "", " UTC"])),
+                (1, lambda: random_json(rng)),
+            ],
+        )
+        return json.dumps({"dateOfBirth": day.isoformat(), "timeZone": zone}).encode()
+
     def deep() -> bytes:
         depth = rng.randint(100, 2000)
         return b'{"dateOfBirth": "1990-05-10", "deep": ' + b"[" * depth + b"]" * depth + b"}"
@@ -128,6 +143,8 @@ def random_body(rng: random.Random) -> bytes | None:
         [
             (3, lambda: dated(today - timedelta(days=rng.randint(1, 40000)))),
             (1, lambda: dated(today + timedelta(days=rng.randint(0, 400)))),
+            (2, lambda: zoned(today + timedelta(days=rng.randint(-3, 1)))),
+            (1, lambda: zoned(today - timedelta(days=rng.randint(2, 40000)))),
             (
                 1,
                 lambda: json.dumps(

@@ -11,6 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from greeter import service, transport
+from greeter.domain import DEFAULT_TIME_ZONE
 from greeter.store import DynamoDBBirthdayStore
 
 logger = Logger()
@@ -26,7 +27,8 @@ def put_birthday(**_raw_path: str) -> Response[None]:
     username = transport.path_username(app.current_event)
     body = transport.json_object_body(app.current_event)
     run = transport.smoke_test_run(app.current_event)
-    service.save_birthday(store, username, body.get("dateOfBirth"), smoke_test_run=run)
+    zone = body.get(transport.TIME_ZONE_FIELD, DEFAULT_TIME_ZONE)  # absent: UTC, as before zones existed
+    service.save_birthday(store, username, body.get("dateOfBirth"), zone, smoke_test_run=run)
     metrics.add_metric(name="BirthdaysSaved", unit=MetricUnit.Count, value=1)
     return Response(status_code=204)
 
