@@ -26,6 +26,7 @@ from typing import IO, TYPE_CHECKING
 import uvicorn
 
 from localapi.clock import clock_environment
+from localapi.cors import CorsConfiguration
 from localapi.server import LocalApi, listen
 from localapi.store import LOCAL_CREDENTIALS, EmbeddedDynamoDB
 from localapi.template import (
@@ -112,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     try:
         template, functions, routes = _read_template(args, region)
+        cors = CorsConfiguration.from_template(template)
     except TemplateError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -140,12 +142,13 @@ def main(argv: list[str] | None = None) -> int:
 
         def ready() -> None:
             where = _store_description(store, environment, args.store_file)
-            _banner(listener.getsockname()[:2], where, routes, pools, args)
+            _banner(listener.getsockname()[:2], where, routes, pools, args, cors=cors)
             if not args.no_reload:
                 watcher.append(_watch(functions, pools, args.template))
                 print(f"Watching {', '.join(map(str, watcher[0].roots))}: edits restart the workers", flush=True)
 
-        config = uvicorn.Config(LocalApi(routes, pools, on_ready=ready), log_level="warning", access_log=False)
+        api = LocalApi(routes, pools, on_ready=ready, cors=cors)
+        config = uvicorn.Config(api, log_level="warning", access_log=False)
         uvicorn.Server(config).run(sockets=[listener])  # drains requests on Ctrl-C and SIGTERM
     except KeyboardInterrupt:
         pass
@@ -182,13 +185,21 @@ def _store_description(store: EmbeddedDynamoDB | None, environment: dict[str, st
 
 
 def _banner(
-    address: tuple[str, int], where: str, routes: list[Route], pools: dict[str, FunctionPool], args: argparse.Namespace
+    address: tuple[str, int],
+    where: str,
+    routes: list[Route],
+    pools: dict[str, FunctionPool],
+    args: argparse.Namespace,
+    *,
+    cors: CorsConfiguration | None,
 ) -> None:
-    """Where it listens, the store, every route with its function's concurrency, where the functions' output goes."""
+    """Where it listens, the store, each route with its function's concurrency, CORS, where function output goes."""
     print(f"Local API listening on http://{address[0]}:{address[1]} (store: {where})", flush=True)
     for route in routes:
         limit = pools[route.function_id].limit
         print(f"  {route.route_key:<28} -> {route.function_id} (up to {limit} workers)", flush=True)
+    if cors is not None:
+        print(f"  {cors.describe()}", flush=True)
     shown = "here" if args.verbose else f"in {args.log_file} (--verbose, or VERBOSE=1, shows them here)"
     print(f"Function logs and metrics: {shown}", flush=True)
 

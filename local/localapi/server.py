@@ -9,6 +9,7 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from localapi.cors import CorsConfiguration
 from localapi.events import HttpRequest, HttpResponse, from_result, gateway_error, new_request_id, to_event
 from localapi.template import Route
 from localapi.workers import FunctionPool, InvocationFailedError, ThrottledError
@@ -61,10 +62,12 @@ class LocalApi:
         routes: list[Route],
         pools: dict[str, FunctionPool],
         on_ready: Callable[[], None] | None = None,
+        cors: CorsConfiguration | None = None,
     ) -> None:
         self.routes = routes  # most specific first
         self.pools = pools
         self._on_ready = on_ready
+        self.cors = cors  # the HTTP API's CorsConfiguration; None: no CORS
 
     def match(self, method: str, raw_path: str) -> tuple[Route, dict[str, str]] | None:
         for route in self.routes:
@@ -75,6 +78,8 @@ class LocalApi:
 
     async def handle(self, request: HttpRequest, request_id: str | None = None) -> HttpResponse:
         request_id = request_id or new_request_id()
+        if self.cors is not None and self.cors.is_preflight(request):
+            return self.cors.preflight(request, request_id)
         matched = self.match(request.method, request.raw_path)
         if matched is None:
             return gateway_error(404, "Not Found", request_id)
@@ -89,7 +94,7 @@ class LocalApi:
             return gateway_error(500, "Internal Server Error", request_id)
         response = from_result(result)
         response.headers.append(("apigw-requestid", request_id))
-        return response
+        return response if self.cors is None else self.cors.on_response(request, response)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":

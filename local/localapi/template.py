@@ -4,8 +4,9 @@ Read the way `sam local` reads it: the SAM CLI's YAML loader (short-form
 intrinsics such as `!Ref`), SAM's plugins (Globals merged into each function),
 then the SAM CLI's intrinsic resolver with the template's parameter defaults,
 `--parameter-overrides` on top, pseudo parameters and conditions; `!Ref` to a
-resource is its logical id. This is the only list of routes outside API
-Gateway; nothing else in the repo names them.
+resource is its logical id. A resource whose `Condition` is false does not
+exist, as in CloudFormation (`sam local` itself would still serve it). This is
+the only list of routes outside API Gateway; nothing else in the repo names them.
 """
 
 from __future__ import annotations
@@ -113,6 +114,12 @@ class SamTemplate:
         unknown = sorted(set(parameter_overrides or {}) - set(declared))
         if unknown:
             raise TemplateError(f"{path.name} declares no parameter {', '.join(unknown)}")
+        for name, value in (parameter_overrides or {}).items():
+            pattern = declared[name].get("AllowedPattern")
+            if pattern is not None and not re.fullmatch(pattern, value):
+                # CloudFormation refuses the stack the same way, before anything is created.
+                reason = declared[name].get("ConstraintDescription", f"must match {pattern}")
+                raise TemplateError(f"parameter {name}={value!r}: {reason}")
         self.parameter_overrides = dict(parameter_overrides or {})
 
     def parameter_values(self) -> dict[str, Any]:
@@ -163,7 +170,36 @@ class SamTemplate:
 
         resolver.set_conditional_function_map({**resolver.default_conditional_key_map(), "Fn::If": fn_if})
         resolved: dict[str, Any] = resolver.resolve_template(ignore_errors=True)
+        holds: dict[str, bool] = {}
+        for logical_id, resource in expanded["Resources"].items():
+            name = resource.get("Condition")
+            if name is None:
+                continue
+            if name not in conditions:
+                raise TemplateError(f"{logical_id}: Condition {name} is not defined in {self.path.name}")
+            if name not in holds:
+                holds[name] = bool(resolver.intrinsic_property_resolver(conditions[name], True))
+            if not holds[name]:
+                resolved["Resources"].pop(logical_id, None)
         return resolved
+
+    def http_api_cors(self) -> dict[str, Any] | None:
+        """The HTTP API's CorsConfiguration as resolved (None when it has none), for localapi.cors to read."""
+        apis: dict[str, dict[str, Any]] = {
+            logical_id: resource.get("Properties", {})
+            for logical_id, resource in self.resolved["Resources"].items()
+            if resource.get("Type") == "AWS::Serverless::HttpApi"
+        }
+        if len(apis) > 1:
+            raise TemplateError(f"the local API serves one HTTP API; {self.path.name} has {', '.join(sorted(apis))}")
+        value = next(iter(apis.values())).get("CorsConfiguration") if apis else None
+        if value is NO_VALUE or value is None or value is False:  # !Ref AWS::NoValue: no CORS
+            return None
+        if value is True:  # SAM's shorthand: every origin
+            return {"AllowOrigins": ["*"]}
+        if not isinstance(value, dict):
+            raise TemplateError(f"CorsConfiguration = {value!r} cannot be resolved locally")
+        return value
 
     def api_functions(self) -> list[Function]:
         """The functions behind HTTP API routes (hooks and other functions are not served)."""

@@ -8,10 +8,14 @@ creating the table from local/dynamodb/table.json. SAM's own function
 containers join the network (`--docker-network`); whatever is on it when the
 run ends is removed with it.
 
-The functions run from the template as `sam local` reads it, with one change
-(`local_template`): the host's architecture. arm64 functions on an x86_64
-host run under qemu and cold-start in about 9 s, past the 6 s timeout; the
-code and its dependencies are pure Python, so x86_64 runs the same code.
+The functions run from the template as `sam local` reads it, with these
+changes (`local_template`). The host's architecture: arm64 functions on an
+x86_64 host run under qemu and cold-start in about 9 s, past the 6 s timeout;
+the code and its dependencies are pure Python, so x86_64 runs the same code.
+What the parameter overrides decide, decided here as CloudFormation would: a
+resource whose Condition is false is left out (SAM CLI serves every resource
+whatever its Condition), and the HTTP API's CorsConfiguration is written
+resolved, so SAM CLI's own CORS emulation reads it (it reads no `!If`).
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ import botocore.exceptions
 import docker.errors
 
 from localapi.store import LOCAL_CREDENTIALS
-from localapi.template import PROJECT_ROOT, TEMPLATE_PATH, SamTemplate
+from localapi.template import PROJECT_ROOT, TEMPLATE_PATH, SamTemplate, TemplateError, parse_parameter_overrides
 from samlocal.images import ARCHITECTURE, DYNAMODB_PORT, LABEL, WORK_DIR, Images
 
 ENV_VARS_PATH = PROJECT_ROOT / "local" / "env.json"
@@ -66,9 +70,30 @@ def dynamodb_host_and_port() -> tuple[str, int]:
     return parts.hostname, parts.port
 
 
-def local_template(architecture: str = ARCHITECTURE) -> dict[str, Any]:
-    """template.yaml for local runs: the functions on `architecture`, code paths absolute; nothing else changes."""
-    document: dict[str, Any] = SamTemplate(TEMPLATE_PATH).document
+def read_template(parameter_overrides: str = "") -> SamTemplate:
+    """template.yaml resolved with the run's overrides; StartError for any `sam` would refuse too."""
+    try:
+        template = SamTemplate(TEMPLATE_PATH, parse_parameter_overrides(parameter_overrides))
+        template.http_api_cors()  # resolves the template: a bad override fails here, before Docker
+    except TemplateError as error:
+        raise StartError(str(error)) from None
+    return template
+
+
+def local_template(architecture: str = ARCHITECTURE, parameter_overrides: str = "") -> dict[str, Any]:
+    """template.yaml for local runs: the functions on `architecture`, code paths absolute, resources whose
+    Condition is false left out, the HTTP API's CorsConfiguration resolved; nothing else changes."""
+    template = read_template(parameter_overrides)
+    document: dict[str, Any] = template.document
+    existing = template.resolved["Resources"]
+    document["Resources"] = {name: resource for name, resource in document["Resources"].items() if name in existing}
+    for resource in document["Resources"].values():
+        if resource.get("Type") == "AWS::Serverless::HttpApi" and "CorsConfiguration" in resource.get("Properties", {}):
+            cors = template.http_api_cors()
+            if cors is None:
+                del resource["Properties"]["CorsConfiguration"]
+            else:
+                resource["Properties"]["CorsConfiguration"] = cors
     sections = [document.get("Globals", {}).get("Function", {})]
     sections += [
         resource.get("Properties", {})
@@ -166,7 +191,9 @@ class LocalStack:
         self.dynamodb_url = f"http://127.0.0.1:{host_port}"
         self._create_table(container)
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.template_path.write_text(json.dumps(local_template(), indent=1))
+        self.template_path.write_text(
+            json.dumps(local_template(parameter_overrides=self.parameter_overrides), indent=1)
+        )
         return self
 
     def stop(self) -> list[str]:
@@ -255,7 +282,7 @@ def function_for(event_path: Path, template: SamTemplate) -> str:
 
 def invoke(stack: LocalStack, events: list[Path], stderr: TextIO | None = None) -> Iterator[Invocation]:
     """`sam local invoke` once per event, in order, against the same table; each function's answer."""
-    template = SamTemplate(TEMPLATE_PATH)
+    template = read_template(stack.parameter_overrides)
     for event in events:
         function_id = function_for(event, template)
         completed = subprocess.run(

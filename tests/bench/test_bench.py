@@ -15,6 +15,7 @@ from bench.__main__ import (
     THROUGHPUT_COST_LIMIT,
     ZONED_SUFFIX,
     api_method,
+    benchmarked_functions,
     cold_subjects,
     package_size,
     render,
@@ -96,7 +97,7 @@ def test_throughput_limits_compare_the_floor_with_bare_uvicorn_and_each_route_wi
 
 
 def test_each_api_function_is_benchmarked_with_its_own_method() -> None:
-    methods = {function.logical_id: api_method(function) for function in SamTemplate().api_functions()}
+    methods = {function.logical_id: api_method(function) for function in benchmarked_functions(SamTemplate())}
     assert methods == {"GetGreetingFunction": "GET", "PutBirthdayFunction": "PUT"}
 
 
@@ -184,7 +185,7 @@ def test_native_packages_built_for_another_cpu_are_found(tmp_path: Path) -> None
 
 def test_the_cold_rounds_time_a_zoned_put_next_to_the_utc_one(tmp_path: Path) -> None:
     """The tz database's cold-start cost: the PUT function, cold, with an event that names a zone."""
-    functions = SamTemplate().api_functions()
+    functions = benchmarked_functions(SamTemplate())
     overlays = {function.logical_id: tmp_path / function.logical_id for function in functions}
     subjects = cold_subjects(functions, tmp_path, overlays, "http://127.0.0.1:1", tmp_path, region="eu-west-1")
     (zoned,) = [subject for subject in subjects if subject.name.endswith(ZONED_SUFFIX)]

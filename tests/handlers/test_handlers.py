@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import io
 import json
 import os
@@ -220,6 +221,20 @@ def test_other_methods_are_405_with_allow(get_handler: ModuleType, lambda_contex
     assert status == 405
     assert headers["allow"] == "GET, PUT"
     assert body["message"]
+
+
+def test_options_without_cors_is_the_same_405_from_its_own_function(
+    get_handler: ModuleType, lambda_context: Any
+) -> None:
+    """OptionsNotAllowedFunction (the OPTIONS route while CORS is off) answers exactly what GetGreeting would."""
+    from greeter.handlers import method_not_allowed
+
+    event = load_event("delete_method_not_allowed.json")
+    event["requestContext"]["http"]["method"] = "OPTIONS"
+    event["routeKey"] = event["requestContext"]["routeKey"] = "OPTIONS /hello/{username}"
+    expected = call(get_handler, copy.deepcopy(event), lambda_context)
+    assert expected[0] == 405
+    assert call(method_not_allowed, event, lambda_context) == expected
 
 
 # Store faults (throttling, timeouts, a missing table...) are in tests/faults, over real sockets.

@@ -24,10 +24,15 @@ class Step:
     expected: list[str] = field(default_factory=list)
 
 
-def try_it_block() -> list[str]:
+def sh_block(heading: str) -> list[str]:
+    """The lines of the first `sh` block under a README heading."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text.split("## Try it", 1)[1]
+    section = text.split(f"\n{heading}\n", 1)[1]
     return section.split("```sh\n", 1)[1].split("```", 1)[0].splitlines()
+
+
+def try_it_block() -> list[str]:
+    return sh_block("## Try it")
 
 
 def steps(lines: list[str]) -> tuple[str, list[Step]]:
@@ -69,18 +74,38 @@ def test_the_readme_session_is_true_whatever_today_is() -> None:
     assert len(session) >= 4
     api = LocalApiProcess.through_make(f"FAKETIME={faketime}")
     try:
-        for step in session:
-            command = [curl, "-s", *[part.replace(README_URL, api.url) for part in step.command[1:]]]
-            shown = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True).stdout
-            head, _, body = shown.replace("\r\n", "\n").partition("\n\n")
-            status, *headers = head.split("\n")
-            for line in step.expected:
-                if line.startswith("HTTP/"):
-                    assert status == line, (step.command, shown)
-                elif line.startswith("{"):
-                    assert _matches(json.loads(line), json.loads(body)), (step.command, shown)
-                else:
-                    name, value = (part.strip() for part in line.split(":", 1))
-                    assert f"{name}: {value}".lower() in [header.lower() for header in headers], (step.command, shown)
+        run_session(curl, api, session)
+    finally:
+        api.stop()
+
+
+def run_session(curl: str, api: LocalApiProcess, session: list[Step]) -> None:
+    """Each curl command against `api`; what the README shows after it must be in the answer."""
+    for step in session:
+        command = [curl, "-s", *[part.replace(README_URL, api.url) for part in step.command[1:]]]
+        shown = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True).stdout
+        head, _, body = shown.replace("\r\n", "\n").partition("\n\n")
+        status, *headers = head.split("\n")
+        for line in step.expected:
+            if line.startswith("HTTP/"):
+                assert status == line, (step.command, shown)
+            elif line.startswith("{"):
+                assert _matches(json.loads(line), json.loads(body)), (step.command, shown)
+            else:
+                name, value = (part.strip() for part in line.split(":", 1))
+                assert f"{name}: {value}".lower() in [header.lower() for header in headers], (step.command, shown)
+
+
+def test_the_readme_cors_example_is_what_make_run_answers() -> None:
+    curl = shutil.which("curl")
+    assert curl, "curl runs the README's commands"
+    lines = sh_block("## Browser clients (CORS)")
+    overrides = re.search(r'^make run PARAMETER_OVERRIDES="([^"]+)"', lines[0])
+    assert overrides, lines[0]
+    _, session = steps(lines)
+    assert len(session) >= 2
+    api = LocalApiProcess.through_make(f"PARAMETER_OVERRIDES={overrides.group(1)}")
+    try:
+        run_session(curl, api, session)
     finally:
         api.stop()

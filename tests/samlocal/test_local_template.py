@@ -5,22 +5,67 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from samlocal.images import ARCHITECTURE, DYNAMODB_PORT, python_version
-from samlocal.stack import ENV_VARS_PATH, dynamodb_host_and_port, local_template
+from samlocal.stack import ENV_VARS_PATH, StartError, dynamodb_host_and_port, local_template
 from tests.support.sam import ROOT, sam_template
 
+CONDITIONAL = {
+    "ApiDomainName": "HasCustomDomain",
+    "ApiDomainMapping": "HasCustomDomain",
+    "ApiDnsRecord": "HasDnsRecord",
+    "AlarmEmailSubscription": "HasAlarmEmail",
+    "OptionsNotAllowedFunction": "HasNoCors",
+    "OptionsNotAllowedLogGroup": "HasNoCors",
+}
+CORS = "CorsAllowedOrigins=https://app.example.com,http://localhost:5173"
 
-def without_local_changes(document: dict[str, Any]) -> dict[str, Any]:
-    """The template with the two properties a local run changes taken out."""
+
+def without_local_changes(document: dict[str, Any], absent: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
+    """The template with what a local run changes taken out: two properties, CORS, the resources in `absent`."""
     copy = json.loads(json.dumps(document))
+    for name in absent:
+        copy["Resources"].pop(name, None)
+    copy["Resources"]["GreeterApi"]["Properties"].pop("CorsConfiguration", None)
     for properties in [copy["Globals"]["Function"], *(r.get("Properties", {}) for r in copy["Resources"].values())]:
         properties.pop("Architectures", None)
         properties.pop("CodeUri", None)
     return copy
 
 
-def test_the_local_template_changes_only_the_architecture_and_code_paths() -> None:
-    assert without_local_changes(local_template("x86_64")) == without_local_changes(sam_template())
+def test_every_conditional_resource_is_known_here() -> None:
+    conditional = {name: r["Condition"] for name, r in sam_template()["Resources"].items() if "Condition" in r}
+    assert conditional == CONDITIONAL
+
+
+@pytest.mark.parametrize(
+    ("overrides", "absent"),
+    [
+        ("", {"ApiDomainName", "ApiDomainMapping", "ApiDnsRecord", "AlarmEmailSubscription"}),
+        (CORS, set(CONDITIONAL)),
+        ("AlarmEmail=ops@example.com", {"ApiDomainName", "ApiDomainMapping", "ApiDnsRecord"}),
+    ],
+)
+def test_the_local_template_leaves_out_the_resources_whose_condition_is_false(overrides: str, absent: set[str]) -> None:
+    local = local_template("x86_64", overrides)
+    assert set(sam_template()["Resources"]) - set(local["Resources"]) == absent
+    assert without_local_changes(local) == without_local_changes(sam_template(), absent)
+
+
+def test_the_local_template_gives_sam_the_cors_configuration_resolved() -> None:
+    assert "CorsConfiguration" not in local_template("x86_64")["Resources"]["GreeterApi"]["Properties"]
+    assert local_template("x86_64", CORS)["Resources"]["GreeterApi"]["Properties"]["CorsConfiguration"] == {
+        "AllowOrigins": ["https://app.example.com", "http://localhost:5173"],
+        "AllowMethods": ["GET", "PUT"],
+        "AllowHeaders": ["content-type"],
+        "MaxAge": 300,
+    }
+
+
+def test_a_bad_override_stops_the_run_before_docker_with_the_reason() -> None:
+    with pytest.raises(StartError, match="no spaces"):
+        local_template("x86_64", "CorsAllowedOrigins='https://a.example.com, https://b.example.com'")
 
 
 def test_the_local_template_runs_every_function_on_the_given_architecture_from_the_same_code() -> None:

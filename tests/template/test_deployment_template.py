@@ -307,20 +307,33 @@ def test_api_5xx_and_smoke_test_alarms() -> None:
 
 def test_api_integrations_call_the_live_aliases() -> None:
     paths = resources()["GreeterApi"]["Properties"]["Body"]["paths"]["/hello/{username}"]
-    expected = dict.fromkeys(("get", "post", "delete", "patch", "head", "options"), "GetGreetingFunctionAliaslive")
+    expected = dict.fromkeys(("get", "post", "delete", "patch", "head"), "GetGreetingFunctionAliaslive")
     expected["put"] = "PutBirthdayFunctionAliaslive"
-    assert set(paths) == set(expected)
+    assert set(paths) == {*expected, "options"}
     for method, alias in expected.items():
         uri = paths[method]["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
         assert uri.endswith(f"/functions/${{{alias}}}/invocations")
 
 
+def test_the_options_route_exists_only_without_cors_and_calls_its_own_function() -> None:
+    """OptionsNotAllowedFunction (Condition HasNoCors) has no alias: API Gateway calls the function itself."""
+    options = resources()["GreeterApi"]["Properties"]["Body"]["paths"]["/hello/{username}"]["options"]
+    condition, operation, otherwise = options["Fn::If"]
+    assert (condition, otherwise) == ("HasNoCors", {"Ref": "AWS::NoValue"})
+    uri = operation["x-amazon-apigateway-integration"]["uri"]["Fn::If"][1]["Fn::Sub"]
+    assert uri.endswith("/functions/${OptionsNotAllowedFunction.Arn}/invocations")
+
+
 def test_invoke_permissions_are_on_the_aliases_only() -> None:
     permissions = resources(resource_type="AWS::Lambda::Permission")
     assert len(permissions) == 7  # one per route: PUT, GET and the five that answer 405
+    options = permissions.pop("OptionsNotAllowedFunctionOptionsNotAllowedPermission")
+    assert options["Condition"] == "HasNoCors"
+    assert options["Properties"]["FunctionName"] == {"Ref": "OptionsNotAllowedFunction"}
+    for permission in [*permissions.values(), options]:
+        assert permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
     for permission in permissions.values():
         assert permission["Properties"]["FunctionName"]["Ref"] in {f"{f}Aliaslive" for f in API_FUNCTIONS}
-        assert permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
 
 
 # ------------------------------------------------------------------ least privilege
@@ -433,7 +446,7 @@ def test_every_log_group_has_a_retention() -> None:
 def test_every_function_logs_to_its_own_group_with_retention_and_is_traced() -> None:
     template = resources()
     functions = {n: r for n, r in template.items() if r["Type"] == "AWS::Lambda::Function"}
-    assert set(functions) == {*API_FUNCTIONS, *HOOKS.values()}
+    assert set(functions) == {*API_FUNCTIONS, *HOOKS.values(), "OptionsNotAllowedFunction"}
     groups = [f["Properties"]["LoggingConfig"]["LogGroup"]["Ref"] for f in functions.values()]
     assert len(set(groups)) == len(functions)
     for name, function in functions.items():

@@ -15,11 +15,18 @@ def test_routes_come_from_the_template_most_specific_first(template: SamTemplate
     assert routes == [
         ("PUT /hello/{username}", "PutBirthdayFunction"),
         ("GET /hello/{username}", "GetGreetingFunction"),
-        *[
-            (f"{method} /hello/{{username}}", "GetGreetingFunction")
-            for method in ("POST", "DELETE", "PATCH", "HEAD", "OPTIONS")
-        ],
+        *[(f"{method} /hello/{{username}}", "GetGreetingFunction") for method in ("POST", "DELETE", "PATCH", "HEAD")],
+        ("OPTIONS /hello/{username}", "OptionsNotAllowedFunction"),
     ]
+
+
+def test_with_cors_the_options_route_and_its_function_do_not_exist() -> None:
+    """A resource whose Condition is false is not served, as CloudFormation does not create it."""
+    template = SamTemplate(parameter_overrides={"CorsAllowedOrigins": "https://app.example.com"})
+    assert "OPTIONS" not in {route.method for route in template.routes()}
+    assert "OptionsNotAllowedFunction" not in {function.logical_id for function in template.api_functions()}
+    assert "OptionsNotAllowedLogGroup" not in template.resolved["Resources"]
+    assert len(template.routes()) == 6
 
 
 def test_api_functions_are_python313_arm64_under_src(template: SamTemplate) -> None:

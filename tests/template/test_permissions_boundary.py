@@ -114,6 +114,7 @@ def test_every_role_of_the_stack_carries_its_environments_boundary(config_env: s
     assert set(roles(template)) == {
         "PutBirthdayFunctionRole",
         "GetGreetingFunctionRole",
+        "OptionsNotAllowedFunctionRole",
         "PutBirthdaySmokeTestHookRole",
         "GetGreetingSmokeTestHookRole",
         "SmokeTestStateMachineRole",

@@ -202,6 +202,7 @@ def test_the_projects_reserved_concurrency_parameter_reaches_every_api_function(
     assert {function.logical_id: function.reserved_concurrency for function in overridden} == {
         "PutBirthdayFunction": 4,
         "GetGreetingFunction": 4,
+        "OptionsNotAllowedFunction": 4,
     }
 
 
