@@ -4,7 +4,7 @@ samtranslator leaves intrinsic functions for CloudFormation to resolve; to say
 what a property *will be* (the description of a version, the boundary of a
 role) a test resolves them the way CloudFormation does: parameters (with their
 defaults), pseudo parameters, conditions, `Ref`, `Fn::Sub`, `Fn::If`,
-`Fn::Join`, `Fn::FindInMap` and `Fn::GetAtt`. Resources resolve to the physical
+`Fn::Join`, `Fn::Split`, `Fn::FindInMap` and `Fn::GetAtt`. Resources resolve to the physical
 ids the test gives them (or a stand-in), since only a deployment knows those.
 """
 
@@ -115,6 +115,10 @@ class Deployment:
         separator, items = argument
         return str(separator).join(str(item) for item in self.resolve(items))
 
+    def _split(self, argument: list[Any]) -> list[str]:
+        separator, text = argument
+        return str(self.resolve(text)).split(separator)
+
     def _find_in_map(self, argument: list[Any]) -> Any:
         mapping, top, second = (self.resolve(part) for part in argument)
         return self.template["Mappings"][mapping][top][second]
@@ -129,6 +133,7 @@ class Deployment:
         "Fn::If": _if,
         "Fn::GetAtt": _get_att,
         "Fn::Join": _join,
+        "Fn::Split": _split,
         "Fn::FindInMap": _find_in_map,
         "Fn::Equals": _equals,
         "Fn::Not": lambda self, argument: not self.resolve(argument[0]),
