@@ -43,6 +43,10 @@ class InvalidSmokeTestRunError(DomainError):
     pass
 
 
+class NotThatUserError(DomainError):
+    """A verified token that names someone else (or no one)."""
+
+
 def utc_today() -> date:
     """Business rule: "today" is the current date in UTC, whatever the time."""
     return datetime.now(UTC).date()
@@ -62,6 +66,16 @@ def validate_username(username: str) -> str:
 def user_key(username: str) -> str:
     """Business rule: identity is case-insensitive; this is the stored key."""
     return validate_username(username).lower()
+
+
+def check_token_user(username: str, claimed: object) -> None:
+    """Business rule: a token acts only for the user it names, by the identity rule (`user_key`).
+
+    A claim that is missing, not a string or not a valid username names no one,
+    so it matches no username.
+    """
+    if not isinstance(claimed, str) or not _USERNAME.fullmatch(claimed) or user_key(claimed) != user_key(username):
+        raise NotThatUserError(f"the token is not {username}'s: a token may only act for the user it names")
 
 
 def record_key(username: str, smoke_test_run: object = None) -> str:
