@@ -1,6 +1,11 @@
 """`python -m localapi` (what `make run` runs): the local API, in the foreground.
 
 HOST, PORT            where to listen (127.0.0.1:3000; PORT=0 picks a free port)
+--parameter-overrides JwtIssuer=... JwtAudience=...
+                      check tokens on the routes the template's JWT authorizer
+                      guards, as API Gateway does (401 before any function runs)
+--dev-issuer          also serve a development issuer and set those two for it;
+                      `python -m localapi.devissuer token alice` mints a token
 AWS_ENDPOINT_URL_DYNAMODB
                       use that store (DynamoDB Local, a real table) instead of
                       the embedded one; the table must exist there
@@ -25,6 +30,7 @@ from typing import IO, TYPE_CHECKING
 
 import uvicorn
 
+from localapi.authorizer import LocalJwtAuthorizer
 from localapi.clock import clock_environment
 from localapi.server import LocalApi, listen
 from localapi.store import LOCAL_CREDENTIALS, EmbeddedDynamoDB
@@ -40,6 +46,7 @@ from localapi.template import (
 from localapi.workers import FunctionPool
 
 if TYPE_CHECKING:
+    from localapi.devissuer import DevIssuer
     from localapi.reload import CodeWatcher
 
 DEFAULT_CONCURRENCY = 10
@@ -100,6 +107,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--verbose", action="store_true", help="the functions' output on the console instead")
     parser.add_argument("--store-file", type=Path, help="keep the embedded store's items in this file across restarts")
     parser.add_argument("--no-reload", action="store_true", help="do not restart the workers when code changes")
+    parser.add_argument(
+        "--dev-issuer",
+        action="store_true",
+        help="serve a development token issuer and point JwtIssuer and JwtAudience at it",
+    )
+    parser.add_argument("--dev-issuer-port", type=int, default=3001, help="the development issuer's port (3001)")
     return parser.parse_args(argv)
 
 
@@ -111,16 +124,17 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the embedded store's own access log
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     try:
-        template, functions, routes = _read_template(args, region)
-    except TemplateError as error:
+        template, functions, routes, authorizer, issuer = _read_template(args, region)
+    except _CannotStartError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
+        return error.status
     env_vars = json.loads(args.env_vars.read_text()) if args.env_vars else {}
 
     environment = {**os.environ, "AWS_REGION": region, "AWS_DEFAULT_REGION": region}
     try:  # bind first: a busy port should stop us before anything else starts
         listener = listen(args.host, args.port)
     except OSError as error:
+        _stop(issuer)
         print(f"error: cannot listen on {args.host}:{args.port}: {error.strerror} (try PORT=...)", file=sys.stderr)
         return 1
     output = _function_output(args)
@@ -140,12 +154,21 @@ def main(argv: list[str] | None = None) -> int:
 
         def ready() -> None:
             where = _store_description(store, environment, args.store_file)
-            _banner(listener.getsockname()[:2], where, routes, pools, args)
+            _banner(
+                listener.getsockname()[:2],
+                where,
+                routes,
+                pools,
+                args,
+                authorizer_lines=_authorizer_lines(authorizer, issuer),
+            )
             if not args.no_reload:
                 watcher.append(_watch(functions, pools, args.template))
                 print(f"Watching {', '.join(map(str, watcher[0].roots))}: edits restart the workers", flush=True)
 
-        config = uvicorn.Config(LocalApi(routes, pools, on_ready=ready), log_level="warning", access_log=False)
+        config = uvicorn.Config(
+            LocalApi(routes, pools, on_ready=ready, authorizer=authorizer), log_level="warning", access_log=False
+        )
         uvicorn.Server(config).run(sockets=[listener])  # drains requests on Ctrl-C and SIGTERM
     except KeyboardInterrupt:
         pass
@@ -159,19 +182,77 @@ def main(argv: list[str] | None = None) -> int:
             if saved is not None:
                 print(f"Store: {saved} item(s) written to {args.store_file}", flush=True)
         listener.close()
+        _stop(issuer)
         if output is not None:
             output.close()
     print("Local API stopped", flush=True)
     return 0
 
 
-def _read_template(args: argparse.Namespace, region: str) -> tuple[SamTemplate, list[Function], list[Route]]:
-    """The template resolved with the overrides; TemplateError for anything `sam local` would refuse too."""
-    template = SamTemplate(args.template, parse_parameter_overrides(args.parameter_overrides), region)
-    functions, routes = template.api_functions(), template.routes()
-    if args.store_file and os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
-        raise TemplateError("--store-file keeps the embedded store; AWS_ENDPOINT_URL_DYNAMODB names another")
-    return template, functions, routes
+class _CannotStartError(Exception):
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _read_template(
+    args: argparse.Namespace, region: str
+) -> tuple[SamTemplate, list[Function], list[Route], LocalJwtAuthorizer | None, DevIssuer | None]:
+    """The template resolved with the overrides (and the development issuer, bound, if asked for).
+
+    Exit status 2 for anything `sam local` would refuse too, 1 when the issuer's port is taken.
+    """
+    issuer = None
+    try:
+        overrides = parse_parameter_overrides(args.parameter_overrides)
+        if args.dev_issuer:
+            issuer = _dev_issuer(args.dev_issuer_port, overrides)
+        template = SamTemplate(args.template, overrides, region)
+        functions, routes = template.api_functions(), template.routes()
+        if args.store_file and os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
+            raise TemplateError("--store-file keeps the embedded store; AWS_ENDPOINT_URL_DYNAMODB names another")
+        config = template.jwt_authorizer()
+    except TemplateError as error:
+        _stop(issuer)
+        raise _CannotStartError(str(error), 2) from None
+    except OSError as error:
+        message = f"cannot serve the development issuer on port {args.dev_issuer_port}: {error.strerror}"
+        raise _CannotStartError(message, 1) from None
+    authorizer = LocalJwtAuthorizer(config) if config is not None else None
+    return template, functions, routes, authorizer, issuer
+
+
+def _dev_issuer(port: int, overrides: dict[str, str]) -> DevIssuer:
+    """The development issuer, serving; JwtIssuer and JwtAudience then name it (they cannot be given too)."""
+    from localapi import devissuer
+
+    given = sorted({"JwtIssuer", "JwtAudience"} & set(overrides))
+    if given:
+        raise TemplateError(f"--dev-issuer sets {' and '.join(given)} itself; leave them out of --parameter-overrides")
+    issuer = devissuer.DevIssuer(port).start()
+    overrides.update({"JwtIssuer": issuer.url, "JwtAudience": devissuer.AUDIENCE})
+    return issuer
+
+
+def _stop(issuer: DevIssuer | None) -> None:
+    if issuer is not None:
+        issuer.stop()
+
+
+def _authorizer_lines(authorizer: LocalJwtAuthorizer | None, issuer: DevIssuer | None) -> list[str]:
+    """What the banner says of the JWT authorizer: the routes it guards, whose tokens, and where to get one."""
+    if authorizer is None:
+        return []
+    config = authorizer.config
+    guarded = ", ".join(sorted(config.guarded_routes)) or "no route"
+    lines = [f"JWT authorizer: {guarded} need a token of {config.issuer} for {', '.join(config.audience)}"]
+    if issuer is not None:
+        from localapi.devissuer import DEFAULT_PORT
+
+        port = issuer.server.server_address[1]
+        where = "" if port == DEFAULT_PORT else f" DEV_ISSUER_PORT={port}"
+        lines.append(f"Development issuer {issuer.url} (key in {issuer.directory}): make token USER=alice{where}")
+    return lines
 
 
 def _store_description(store: EmbeddedDynamoDB | None, environment: dict[str, str], store_file: Path | None) -> str:
@@ -182,13 +263,21 @@ def _store_description(store: EmbeddedDynamoDB | None, environment: dict[str, st
 
 
 def _banner(
-    address: tuple[str, int], where: str, routes: list[Route], pools: dict[str, FunctionPool], args: argparse.Namespace
+    address: tuple[str, int],
+    where: str,
+    routes: list[Route],
+    pools: dict[str, FunctionPool],
+    args: argparse.Namespace,
+    *,
+    authorizer_lines: list[str],
 ) -> None:
     """Where it listens, the store, every route with its function's concurrency, where the functions' output goes."""
     print(f"Local API listening on http://{address[0]}:{address[1]} (store: {where})", flush=True)
     for route in routes:
         limit = pools[route.function_id].limit
         print(f"  {route.route_key:<28} -> {route.function_id} (up to {limit} workers)", flush=True)
+    for line in authorizer_lines:
+        print(line, flush=True)
     shown = "here" if args.verbose else f"in {args.log_file} (--verbose, or VERBOSE=1, shows them here)"
     print(f"Function logs and metrics: {shown}", flush=True)
 

@@ -70,12 +70,12 @@ class Table:
 
 @dataclass(frozen=True)
 class JwtAuthorizer:
-    """An HTTP API JWT authorizer: whose tokens, for whom, read from where, and which methods need one."""
+    """An HTTP API JWT authorizer: whose tokens, for whom, read from where, and which routes need one."""
 
     issuer: str
     audience: tuple[str, ...]
     identity_source: str  # $request.header.Authorization
-    guarded_methods: frozenset[str]
+    guarded_routes: frozenset[str]  # route keys: "PUT /hello/{username}"
 
 
 class TemplateError(ValueError):
@@ -212,8 +212,8 @@ class SamTemplate:
                     continue
                 configuration = authorizer.get("jwtConfiguration") or {}
                 guarded = frozenset(
-                    method.upper()
-                    for operations in (body.get("paths") or {}).values()
+                    f"{method.upper()} {path}"
+                    for path, operations in (body.get("paths") or {}).items()
                     for method, operation in operations.items()
                     if isinstance(operation, dict)
                     and isinstance(operation.get("security"), list)
@@ -225,7 +225,7 @@ class SamTemplate:
                     issuer=_text(logical_id, "issuer", configuration.get("issuer")),
                     audience=tuple(_text(logical_id, "audience", item) for item in configuration.get("audience") or []),
                     identity_source=_text(logical_id, "identitySource", authorizer.get("identitySource")),
-                    guarded_methods=guarded,
+                    guarded_routes=guarded,
                 )
         return found
 

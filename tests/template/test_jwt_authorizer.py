@@ -133,7 +133,7 @@ def test_the_functions_know_the_username_claim(function: str) -> None:
 
 @pytest.mark.parametrize(
     ("parameters", "guarded"),
-    [({}, set()), (ON, {"PUT"}), ({**ON, "JwtProtectGet": "true"}, {"PUT", "GET"})],
+    [({}, set()), (ON, {f"PUT {PATH}"}), ({**ON, "JwtProtectGet": "true"}, {f"PUT {PATH}", f"GET {PATH}"})],
 )
 def test_the_local_api_reads_the_same_routes_as_guarded(parameters: dict[str, str], guarded: set[str]) -> None:
     """`make run` takes which routes need a token from the same DefinitionBody."""
@@ -145,7 +145,7 @@ def test_the_local_api_reads_the_same_routes_as_guarded(parameters: dict[str, st
     assert config is not None
     assert config.issuer == ISSUER
     assert config.audience == ("1example23456789", "another0client")
-    assert config.guarded_methods == frozenset(guarded)
+    assert config.guarded_routes == frozenset(guarded)
 
 
 @pytest.mark.parametrize("parameters", [{"JwtIssuer": ISSUER}, {"JwtAudience": AUDIENCE}, {"JwtProtectGet": "true"}])
