@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import subprocess
 import time
 from collections.abc import Iterator
 
@@ -18,7 +20,7 @@ import pytest
 import requests
 
 from tests.support.issuer import AUDIENCE, Key, TestIssuer, running_issuer
-from tests.support.local_api import LocalApiProcess
+from tests.support.local_api import ROOT, LocalApiProcess
 
 pytestmark = pytest.mark.integration
 TIMEOUT = 10
@@ -265,3 +267,46 @@ def test_an_unreachable_issuer_is_401_not_a_500(issuer: TestIssuer) -> None:
         process.wait_for_line("cannot read http://127.0.0.1:9/nothing-here/.well-known/openid-configuration")
     finally:
         process.stop()
+
+
+def test_make_run_jwt_dev_and_make_token_as_the_readme_shows() -> None:
+    """`make run JWT=dev` serves a development issuer; `make token USER=...` mints what it accepts."""
+    process = LocalApiProcess.through_make("JWT=dev", "DEV_ISSUER_PORT=0", "CONCURRENCY=2")
+    try:
+        line = process.wait_for_line("Development issuer http://127.0.0.1:")
+        port = line.split("DEV_ISSUER_PORT=")[1].split()[0]
+        assert "need a token of http://127.0.0.1:" in process.wait_for_line("JWT authorizer: PUT /hello/{username}")
+
+        def token(user: str) -> str:
+            done = subprocess.run(
+                ["make", "-s", "token", f"USER={user}", f"DEV_ISSUER_PORT={port}"],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=True,
+            )
+            return done.stdout.strip()
+
+        name = fresh_name()
+        assert put(process, name, bearer(token(name))).status_code == 204
+        assert put(process, name, bearer(token("mallory"))).status_code == 403
+        assert_unauthorized(put(process, name, None))
+        assert get(process, name).status_code == 200
+    finally:
+        process.stop()
+
+
+def test_make_token_needs_a_user_from_the_command_line() -> None:
+    """The shell's $USER is not whose token is wanted."""
+    done = subprocess.run(
+        ["make", "-s", "token"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "USER": "someone"},
+    )
+    assert done.returncode != 0
+    assert "make token USER=alice" in done.stderr
