@@ -197,16 +197,22 @@ template-configuration: $(STAMP) ## deploy/staging.json, deploy/prod.json from s
 LOAD_HOST = $(if $(findstring ://,$(HOST)),$(HOST),$(if $(STACK),,http://$(HOST):$(PORT)))
 LOAD_ARGS = $(if $(LOAD_HOST),--host '$(LOAD_HOST)') $(if $(STACK),--stack '$(STACK)') \
   $(if $(filter command line,$(origin REGION)),--region '$(REGION)') $(if $(DURATION),--duration '$(DURATION)') \
-  $(if $(PUT_RATIO),--put-ratio '$(PUT_RATIO)') $(if $(SEED),--seed '$(SEED)')
+  $(if $(PUT_RATIO),--put-ratio '$(PUT_RATIO)') $(if $(SEED),--seed '$(SEED)') \
+  $(if $(TOKENS),--tokens '$(TOKENS)',$(if $(filter dev,$(JWT)),--tokens '$(DEV_TOKENS)'))
+# JWT=dev: tokens of the development issuer of `make run JWT=dev` for DEV_TOKEN_COUNT load-test users.
+DEV_TOKENS := reports/dev-issuer-tokens.json
+DEV_TOKEN_COUNT ?= 500
+dev-tokens = $(if $(and $(filter dev,$(JWT)),$(if $(TOKENS),,1)),mkdir -p reports && \
+  $(PY) -m localapi.devissuer tokens '$(DEV_TOKEN_COUNT)' --port '$(DEV_ISSUER_PORT)' > '$(DEV_TOKENS)' &&)
 
 .PHONY: loadtest
-loadtest: $(STAMP) ## Headless locust: HOST=url|STACK=name USERS=10 SPAWN_RATE=10 DURATION=30s [USER_RATE PUT_RATIO SEED]
-	$(PY) -m loadtest run $(LOAD_ARGS) $(if $(USERS),--users '$(USERS)') \
+loadtest: $(STAMP) ## Headless locust: HOST=url|STACK=name USERS=10 SPAWN_RATE=10 DURATION=30s [USER_RATE PUT_RATIO SEED TOKENS JWT=dev]
+	$(dev-tokens) $(PY) -m loadtest run $(LOAD_ARGS) $(if $(USERS),--users '$(USERS)') \
 	  $(if $(SPAWN_RATE),--spawn-rate '$(SPAWN_RATE)') $(if $(USER_RATE),--user-rate '$(USER_RATE)')
 
 .PHONY: check-deployment
-check-deployment: $(STAMP) ## RATE=5 req/s for DURATION=60s at HOST=url|STACK=name; report, plot, fails below 100 %
-	$(PY) -m loadtest check $(LOAD_ARGS) $(if $(RATE),--rate '$(RATE)')
+check-deployment: $(STAMP) ## RATE=5 req/s for DURATION=60s at HOST=url|STACK=name [TOKENS JWT=dev]; report, plot, fails below 100 %
+	$(dev-tokens) $(PY) -m loadtest check $(LOAD_ARGS) $(if $(RATE),--rate '$(RATE)')
 
 # --- hardening ---
 .PHONY: lock-src

@@ -2,6 +2,7 @@
 
     python -m localapi.devissuer serve [--port 3001]      (what `make run JWT=dev` starts)
     python -m localapi.devissuer token alice              (what `make token USER=alice` runs)
+    python -m localapi.devissuer tokens 200               (what `make loadtest JWT=dev` uses)
 
 It is an OpenID issuer in the small: a discovery document at
 `<issuer>/.well-known/openid-configuration` naming a JWKS, and the JWKS,
@@ -19,6 +20,7 @@ import contextlib
 import hashlib
 import json
 import os
+import string
 import sys
 import threading
 import time
@@ -105,6 +107,15 @@ def mint(
     return jwt.encode(claims, key, algorithm="RS256", headers={"kid": public_jwk(key)["kid"]})
 
 
+def load_test_username(number: int) -> str:
+    """`Loadtestaa`, `Loadtestab`, ...: letters only, as usernames are."""
+    letters = ""
+    for _ in range(3):
+        number, digit = divmod(number, 26)
+        letters = string.ascii_lowercase[digit] + letters
+    return f"Loadtest{letters}"
+
+
 class DevIssuer:
     """The discovery document and JWKS over HTTP on 127.0.0.1, in a thread of the caller's process."""
 
@@ -158,7 +169,14 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--audience", default=AUDIENCE)
     token.add_argument("--claim", default=USERNAME_CLAIM, help="the claim that names the user (JwtUsernameClaim)")
     token.add_argument("--expires-in", type=int, default=TOKEN_LIFETIME_SECONDS, help="seconds (negative: expired)")
+    tokens = commands.add_parser("tokens", help="print a JSON object of COUNT usernames -> tokens (for load tests)")
+    tokens.add_argument("count", type=int)
+    tokens.add_argument("--port", type=int, default=DEFAULT_PORT, help="the issuer's port (its URL is the iss)")
     args = parser.parse_args(argv)
+    if args.command == "tokens":
+        names = [load_test_username(number) for number in range(args.count)]
+        print(json.dumps({name: mint(name, issuer_url(args.port)) for name in names}, indent=0))
+        return 0
     if args.command == "token":
         print(
             mint(

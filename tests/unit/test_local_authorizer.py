@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 
 from localapi.authorizer import LocalJwtAuthorizer, UnauthorizedError, claim_text, header_name, token_from
@@ -114,3 +116,33 @@ def test_the_identity_source_is_a_header() -> None:
 )
 def test_claims_become_strings(value: object, text: str) -> None:
     assert claim_text(value) == text
+
+
+def test_the_development_issuer_mints_tokens_its_jwks_verifies(tmp_path: Path) -> None:
+    from localapi import devissuer
+
+    token = devissuer.mint("alice", "http://127.0.0.1:3001", directory=tmp_path)
+    jwk = devissuer.public_jwk(devissuer.signing_key(tmp_path))
+    assert jwt.get_unverified_header(token)["kid"] == jwk["kid"]
+    claims = jwt.decode(token, jwt.PyJWK(jwk).key, algorithms=["RS256"], audience=devissuer.AUDIENCE)
+    assert claims["username"] == "alice"
+    assert claims["iss"] == "http://127.0.0.1:3001"
+    assert claims["exp"] - claims["iat"] == devissuer.TOKEN_LIFETIME_SECONDS
+
+
+def test_a_new_development_key_has_a_new_kid(tmp_path: Path) -> None:
+    from localapi import devissuer
+
+    first = devissuer.public_jwk(devissuer.signing_key(tmp_path / "a"))["kid"]
+    assert devissuer.public_jwk(devissuer.signing_key(tmp_path / "a"))["kid"] == first  # kept
+    assert devissuer.public_jwk(devissuer.signing_key(tmp_path / "b"))["kid"] != first
+
+
+def test_load_test_usernames_are_usernames_and_distinct() -> None:
+    from greeter.domain import validate_username
+    from localapi.devissuer import load_test_username
+
+    names = [load_test_username(number) for number in range(2000)]
+    assert len({name.lower() for name in names}) == 2000
+    for name in names:
+        validate_username(name)
