@@ -21,6 +21,7 @@ import requests
 
 from tests.support.issuer import AUDIENCE, Key, TestIssuer, running_issuer
 from tests.support.local_api import ROOT, LocalApiProcess
+from tests.support.openapi import OpenApiContract
 
 pytestmark = pytest.mark.integration
 TIMEOUT = 10
@@ -139,6 +140,13 @@ def assert_unauthorized(response: requests.Response) -> None:
     assert response.status_code == 401, response.text
     assert response.headers["content-type"] == "application/json"
     assert response.content == b'{"message":"Unauthorized"}'
+    assert_documented(response)
+
+
+def assert_documented(response: requests.Response) -> None:
+    """The answer is the one openapi.yaml documents for its method and status."""
+    method = str(response.request.method)
+    assert OpenApiContract().problems(method, response.status_code, dict(response.headers), response.content) == []
 
 
 @pytest.mark.parametrize("case", CASE_NAMES)
@@ -192,6 +200,7 @@ def test_another_users_valid_token_is_the_functions_403_and_stores_nothing(
     assert response.headers["content-type"] == "application/json"
     assert response.json()["message"] == f"the token is not {name}'s: a token may only act for the user it names"
     assert "requestId" in response.json()
+    assert_documented(response)
     assert get(api, name).status_code == 404
 
 
@@ -224,7 +233,9 @@ def test_protected_get_needs_the_users_own_token(protected_get_api: LocalApiProc
     assert put(protected_get_api, name, bearer(issuer.token(name))).status_code == 204
     assert_unauthorized(get(protected_get_api, name))
     assert_unauthorized(get(protected_get_api, name, bearer(issuer.token(name, aud="someone-else"))))
-    assert get(protected_get_api, name, bearer(issuer.token("mallory"))).status_code == 403
+    forbidden = get(protected_get_api, name, bearer(issuer.token("mallory")))
+    assert forbidden.status_code == 403
+    assert_documented(forbidden)
     greeting = get(protected_get_api, name, bearer(issuer.token(name)))
     assert greeting.status_code == 200
     assert greeting.json()["message"].startswith(f"Hello, {name}! ")
