@@ -190,7 +190,7 @@ class SamTemplate:
                     raise TemplateError(f"rule {name}: {assertion.get('AssertDescription', 'assertion failed')}")
 
     def jwt_authorizer(self) -> JwtAuthorizer | None:
-        """The HTTP API's JWT authorizer and the methods it guards, from the API's DefinitionBody; None when off.
+        """The HTTP API's JWT authorizer and the routes it guards, from the API's DefinitionBody; None when off.
 
         Read from the OpenAPI body the template gives API Gateway (its
         `securitySchemes` and each operation's `security`), so `make run` guards
