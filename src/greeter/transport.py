@@ -11,6 +11,7 @@ import binascii
 import json
 import os
 import warnings
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -36,8 +37,15 @@ ALLOWED_METHODS = "GET, PUT"
 RETRY_AFTER_SECONDS = "1"
 USERNAME_PARAMETER = "username"
 SMOKE_TEST_RUN_FIELD = "smokeTestRun"
-USERNAME_CLAIM = os.environ.get("JWT_USERNAME_CLAIM") or "username"
-"""The token claim that names the user (the template's JwtUsernameClaim)."""
+DEFAULT_USERNAME_CLAIM = "username"
+
+
+def username_claim(environment: Mapping[str, str]) -> str:
+    """The token claim that names the user: JWT_USERNAME_CLAIM (the template's JwtUsernameClaim), else `username`."""
+    return environment.get("JWT_USERNAME_CLAIM") or DEFAULT_USERNAME_CLAIM
+
+
+USERNAME_CLAIM = username_claim(os.environ)
 
 JsonResponse = Response[dict[str, str]]
 logger = Logger(child=True)
