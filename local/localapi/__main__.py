@@ -228,7 +228,10 @@ def _dev_issuer(port: int, overrides: dict[str, str]) -> DevIssuer:
 
     given = sorted({"JwtIssuer", "JwtAudience"} & set(overrides))
     if given:
-        raise TemplateError(f"--dev-issuer sets {' and '.join(given)} itself; leave them out of --parameter-overrides")
+        them = "them" if len(given) > 1 else "it"
+        raise TemplateError(
+            f"--dev-issuer sets {' and '.join(given)} itself; leave {them} out of --parameter-overrides"
+        )
     issuer = devissuer.DevIssuer(port).start()
     overrides.update({"JwtIssuer": issuer.url, "JwtAudience": devissuer.AUDIENCE})
     return issuer

@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from tests.support.issuer import AUDIENCE, Key, TestIssuer, running_issuer
-from tests.support.local_api import ROOT, LocalApiProcess
+from tests.support.local_api import ROOT, LocalApiProcess, run_local_api
 from tests.support.openapi import OpenApiContract
 
 pytestmark = pytest.mark.integration
@@ -321,3 +321,26 @@ def test_make_token_needs_a_user_from_the_command_line() -> None:
     )
     assert done.returncode != 0
     assert "make token USER=alice" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("--parameter-overrides", "JwtIssuer=https://issuer.example.com"),
+            "rule JwtIssuerAndAudienceTogether: JwtIssuer and JwtAudience are set together",
+        ),
+        (
+            ("--parameter-overrides", "JwtProtectGet=true"),
+            "rule JwtProtectGetNeedsTheAuthorizer",
+        ),
+        (
+            ("--dev-issuer", "--dev-issuer-port", "0", "--parameter-overrides", "JwtAudience=mine"),
+            "--dev-issuer sets JwtAudience itself; leave it out of --parameter-overrides",
+        ),
+    ],
+)
+def test_half_a_configuration_stops_the_local_api_at_once(args: tuple[str, ...], message: str) -> None:
+    done = run_local_api("--port", "0", *args)
+    assert done.returncode == 2
+    assert message in done.stderr
