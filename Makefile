@@ -63,11 +63,22 @@ RUN_ARGS = $(if $(call from_command_line,FAKETIME),--faketime '$(FAKETIME)') \
   $(if $(PARAMETER_OVERRIDES),--parameter-overrides '$(PARAMETER_OVERRIDES)') \
   $(if $(ENV_VARS),--env-vars '$(ENV_VARS)') $(if $(CONCURRENCY),--concurrency '$(CONCURRENCY)') \
   $(if $(STORE_FILE),--store-file '$(STORE_FILE)') $(if $(LOG_FILE),--log-file '$(LOG_FILE)') \
-  $(if $(filter 1 yes true,$(VERBOSE)),--verbose)
+  $(if $(filter 1 yes true,$(VERBOSE)),--verbose) \
+  $(if $(filter dev,$(JWT)),--dev-issuer --dev-issuer-port '$(DEV_ISSUER_PORT)')
+# `make run JWT=dev` also serves a development token issuer here, and `make token` signs for it.
+DEV_ISSUER_PORT ?= 3001
 
 .PHONY: run
-run: $(STAMP) $(LOCAL_ON_PATH) ## Local API: HOST PORT, PARAMETER_OVERRIDES="Name=v ..", FAKETIME="2024-02-29 12:00:00" [FROZEN=1], VERBOSE=1, STORE_FILE
+run: $(STAMP) $(LOCAL_ON_PATH) ## Local API: HOST PORT, PARAMETER_OVERRIDES="Name=v ..", FAKETIME="2024-02-29 12:00:00" [FROZEN=1], VERBOSE=1, STORE_FILE, JWT=dev
 	HOST=$(HOST) PORT=$(PORT) $(PY) -m localapi $(strip $(RUN_ARGS))
+
+# USER only from make's command line: the shell's own $USER is not the user a token is for.
+TOKEN_ARGS = $(if $(TOKEN_CLAIM),--claim '$(TOKEN_CLAIM)') $(if $(EXPIRES_IN),--expires-in '$(EXPIRES_IN)')
+
+.PHONY: token
+token: $(STAMP) $(LOCAL_ON_PATH) ## A token for USER=alice from the development issuer of `make run JWT=dev` [DEV_ISSUER_PORT EXPIRES_IN TOKEN_CLAIM]
+	@$(if $(call from_command_line,USER),,echo "error: say whose token: make token USER=alice" >&2; exit 2;) \
+	$(PY) -m localapi.devissuer token '$(USER)' --port '$(DEV_ISSUER_PORT)' $(strip $(TOKEN_ARGS))
 
 .PHONY: test
 test: $(STAMP) $(LOCAL_ON_PATH) lint typecheck cfn-lint sam-validate checkov pytest ## Every check: ruff, mypy, cfn-lint (+serverless rules), sam validate, checkov, pytest
@@ -186,16 +197,22 @@ template-configuration: $(STAMP) ## deploy/staging.json, deploy/prod.json from s
 LOAD_HOST = $(if $(findstring ://,$(HOST)),$(HOST),$(if $(STACK),,http://$(HOST):$(PORT)))
 LOAD_ARGS = $(if $(LOAD_HOST),--host '$(LOAD_HOST)') $(if $(STACK),--stack '$(STACK)') \
   $(if $(filter command line,$(origin REGION)),--region '$(REGION)') $(if $(DURATION),--duration '$(DURATION)') \
-  $(if $(PUT_RATIO),--put-ratio '$(PUT_RATIO)') $(if $(SEED),--seed '$(SEED)')
+  $(if $(PUT_RATIO),--put-ratio '$(PUT_RATIO)') $(if $(SEED),--seed '$(SEED)') \
+  $(if $(TOKENS),--tokens '$(TOKENS)',$(if $(filter dev,$(JWT)),--tokens '$(DEV_TOKENS)'))
+# JWT=dev: tokens of the development issuer of `make run JWT=dev` for DEV_TOKEN_COUNT load-test users.
+DEV_TOKENS := reports/dev-issuer-tokens.json
+DEV_TOKEN_COUNT ?= 500
+dev-tokens = $(if $(and $(filter dev,$(JWT)),$(if $(TOKENS),,1)),mkdir -p reports && \
+  $(PY) -m localapi.devissuer tokens '$(DEV_TOKEN_COUNT)' --port '$(DEV_ISSUER_PORT)' > '$(DEV_TOKENS)' &&)
 
 .PHONY: loadtest
-loadtest: $(STAMP) ## Headless locust: HOST=url|STACK=name USERS=10 SPAWN_RATE=10 DURATION=30s [USER_RATE PUT_RATIO SEED]
-	$(PY) -m loadtest run $(LOAD_ARGS) $(if $(USERS),--users '$(USERS)') \
+loadtest: $(STAMP) ## Headless locust: HOST=url|STACK=name USERS=10 SPAWN_RATE=10 DURATION=30s [USER_RATE PUT_RATIO SEED TOKENS JWT=dev]
+	$(dev-tokens) $(PY) -m loadtest run $(LOAD_ARGS) $(if $(USERS),--users '$(USERS)') \
 	  $(if $(SPAWN_RATE),--spawn-rate '$(SPAWN_RATE)') $(if $(USER_RATE),--user-rate '$(USER_RATE)')
 
 .PHONY: check-deployment
-check-deployment: $(STAMP) ## RATE=5 req/s for DURATION=60s at HOST=url|STACK=name; report, plot, fails below 100 %
-	$(PY) -m loadtest check $(LOAD_ARGS) $(if $(RATE),--rate '$(RATE)')
+check-deployment: $(STAMP) ## RATE=5 req/s for DURATION=60s at HOST=url|STACK=name [TOKENS JWT=dev]; report, plot, fails below 100 %
+	$(dev-tokens) $(PY) -m loadtest check $(LOAD_ARGS) $(if $(RATE),--rate '$(RATE)')
 
 # --- hardening ---
 .PHONY: lock-src

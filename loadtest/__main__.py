@@ -4,7 +4,8 @@ run     a headless locust run with USERS users, as fast as each is answered (or 
 check   a constant arrival rate (default 5 requests/s for 60 s) to keep up while a deployment
         shifts traffic; exits 1 unless every request succeeded
 
-Both write locust's CSV files and HTML report, summary.txt and latency.png to
+With the JWT authorizer on, --tokens FILE (username -> token) gives each request its user's
+token. Both write locust's CSV files and HTML report, summary.txt and latency.png to
 reports/<UTC time>/ and print the summary. The target is --host URL, or --stack NAME (its
 ApiUrl output). Locust runs in a child process: it monkey-patches the standard library.
 """
@@ -27,6 +28,7 @@ import boto3
 
 from loadtest import report
 from loadtest.stack import StackLookupError, api_url
+from loadtest.workload import read_tokens
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -102,6 +104,11 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         mode.add_argument("--put-ratio", type=_share, default=0.5, help="share of PUTs (default 0.5)")
         mode.add_argument("--seed", default="0", help="seed of the generated names and dates")
         mode.add_argument("--out", type=Path, help="report directory (default reports/<UTC time>)")
+        mode.add_argument(
+            "--tokens",
+            type=Path,
+            help="JSON file of username -> token, when the JWT authorizer guards the API (docs/load-testing.md)",
+        )
     return parser.parse_args(argv)
 
 
@@ -177,7 +184,21 @@ def locust_command(host: str, plan: Plan, args: argparse.Namespace, out: Path) -
         str(args.put_ratio),
         "--seed",
         str(args.seed),
+        *(["--tokens", str(args.tokens)] if args.tokens else []),
     ]
+
+
+def token_problem(path: Path | None, users: int) -> str | None:
+    """Why the token file cannot drive `users` simulated users (unreadable, malformed, too few), or None."""
+    if path is None:
+        return None
+    try:
+        tokens = read_tokens(str(path))
+    except (OSError, ValueError) as error:
+        return str(error)
+    if len(tokens) < users:
+        return f"{path} has tokens for {len(tokens)} user(s); {users} simulated users need one each at least"
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,6 +213,10 @@ def main(argv: list[str] | None = None) -> int:
         plan = constant_rate(args.rate, args.patience)
     else:
         plan = Plan(users=args.users, spawn_rate=args.spawn_rate, user_rate=args.user_rate)
+    problem = token_problem(args.tokens, plan.users)
+    if problem is not None:
+        print(f"error: --tokens: {problem}", file=sys.stderr)
+        return EXIT_NOT_RUN
     out = args.out or _new_report_directory(ROOT / "reports")
     out.mkdir(parents=True, exist_ok=True)
     pace = f"{plan.user_rate:g} req/s each" if plan.user_rate else "each sends again once answered"

@@ -1,6 +1,11 @@
 """The greeter's load: people are registered with PUT and greeted with GET, every answer checked.
 
     locust -f loadtest/locustfile.py --host http://127.0.0.1:3000 [--put-ratio 0.5] [--seed 0] [--user-rate 0]
+        [--tokens tokens.json]
+
+With the JWT authorizer on, `--tokens` names a JSON file of username -> token: the people
+registered are then that file's users, each given to one simulated user, and every request
+carries its person's token (`Authorization: Bearer`).
 
 Each simulated user draws from its own seeded generator, so a run is repeatable. A GET only
 asks for someone that same user registered, so it must answer 200: a 404 is a failure. With
@@ -24,15 +29,27 @@ from typing import IO, Any
 
 from locust import FastHttpUser, events, task
 from locust.env import Environment
+from locust.exception import StopUser
 from locust.stats import PERCENTILES_TO_REPORT, StatsCSV
 
-from loadtest.workload import People, Schedule, WrongAnswerError, check_greeting, is_json, staggered
+from loadtest.workload import (
+    NoOneLeftError,
+    People,
+    Schedule,
+    WrongAnswerError,
+    check_greeting,
+    is_json,
+    read_tokens,
+    staggered,
+)
 
 ROUTE = "/hello/[username]"
 SAMPLE_COLUMNS = ["start_time", "method", "name", "response_time_ms", "status", "ok", "error"]
 
 _user_numbers = itertools.count()
 _names_taken: set[str] = set()
+_tokens: dict[str, str] = {}
+_token_pool: list[str] = []
 _test_started = time.monotonic()
 
 
@@ -42,6 +59,12 @@ def _arguments(parser: Any) -> None:
         "--put-ratio", type=float, default=0.5, env_var="LOCUST_PUT_RATIO", help="Share of requests that are PUTs"
     )
     parser.add_argument("--seed", default="0", env_var="LOCUST_SEED", help="Seed of the names and dates")
+    parser.add_argument(
+        "--tokens",
+        default="",
+        env_var="LOCUST_TOKENS",
+        help="JSON file of username -> token: the people are its users, each request sends its user's token",
+    )
     parser.add_argument(
         "--user-rate",
         type=float,
@@ -55,6 +78,15 @@ def _arguments(parser: Any) -> None:
 def _note_start(**_: Any) -> None:
     global _test_started  # noqa: PLW0603 - one clock per locust process, read by every user
     _test_started = time.monotonic()
+
+
+@events.init.add_listener
+def _load_tokens(environment: Environment, **_: Any) -> None:
+    """With --tokens (the JWT authorizer on), the file's users are the people, shared out among the users."""
+    path = environment.parsed_options.tokens if environment.parsed_options else ""
+    if path:
+        _tokens.update(read_tokens(path))
+        _token_pool[:] = sorted(_tokens)
 
 
 def _utc_today() -> date:
@@ -76,7 +108,7 @@ class Greeted(FastHttpUser):
         seed = options.seed if options else "0"
         number = next(_user_numbers)
         self.rng = random.Random(f"{seed}:{number}")
-        self.people = People(self.rng, _names_taken)
+        self.people = People(self.rng, _names_taken, _token_pool if _tokens else None)
         self.registered: dict[str, date] = {}
         self.schedule: Schedule | None = None
         if self.user_rate > 0:
@@ -97,11 +129,24 @@ class Greeted(FastHttpUser):
         else:
             self.greet()
 
+    def authorization(self, name: str) -> dict[str, str]:
+        """The name's `Authorization: Bearer` header when the run has tokens, else none."""
+        return {"Authorization": f"Bearer {_tokens[name]}"} if _tokens else {}
+
     def register(self) -> None:
-        name = self.people.name()
+        try:
+            name = self.people.name()
+        except NoOneLeftError:  # every token's user is someone's: this user re-registers one of its own
+            if not self.registered:
+                raise StopUser from None  # more simulated users than tokens (python -m loadtest refuses that)
+            name = self.rng.choice(sorted(self.registered))
         born = self.people.date_of_birth(_utc_today())
         with self.client.put(
-            f"/hello/{name}", json={"dateOfBirth": born.isoformat()}, name=ROUTE, catch_response=True
+            f"/hello/{name}",
+            json={"dateOfBirth": born.isoformat()},
+            headers=self.authorization(name),
+            name=ROUTE,
+            catch_response=True,
         ) as response:
             if response.status_code != 204:
                 response.failure(f"PUT: expected 204, got {response.status_code}")
@@ -112,7 +157,9 @@ class Greeted(FastHttpUser):
         name = self.rng.choice(list(self.registered))
         spelling = self.people.spelling(name)
         before = _utc_today()
-        with self.client.get(f"/hello/{spelling}", name=ROUTE, catch_response=True) as response:
+        with self.client.get(
+            f"/hello/{spelling}", headers=self.authorization(name), name=ROUTE, catch_response=True
+        ) as response:
             if response.status_code != 200:
                 response.failure(f"GET of a registered user: expected 200, got {response.status_code}")
             elif not is_json(response.headers.get("content-type")):

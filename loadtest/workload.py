@@ -8,6 +8,7 @@ a record mixed up between users under load shows up as a wrong number of days.
 from __future__ import annotations
 
 import calendar
+import json
 import random
 import re
 import string
@@ -18,6 +19,7 @@ OLDEST_YEAR = 1930
 LEAP_DAY_SHARE = 0.02
 """29 February is 1 day in 1461; it is drawn this often so that short runs exercise it."""
 
+_USERNAME = re.compile(r"[A-Za-z]{1,64}")
 _GREETING = re.compile(
     r"Hello, (?P<name>[A-Za-z]{1,64})! (?:Your birthday is in (?P<days>[1-9][0-9]*) day\(s\)|Happy birthday!)"
 )
@@ -90,9 +92,28 @@ def check_greeting(body: object, name: str, born: date, todays: set[date]) -> No
         raise WrongAnswerError("greeting has the wrong number of days for the stored date")
 
 
+def read_tokens(path: str) -> dict[str, str]:
+    """A token file: a JSON object of username -> token (for the `Authorization: Bearer` header)."""
+    with open(path, encoding="utf-8") as file:
+        try:
+            document = json.load(file)
+        except ValueError as error:
+            raise ValueError(f"{path}: not JSON ({error})") from None
+    if not isinstance(document, dict) or not document:
+        raise ValueError(f"{path}: expected a JSON object of username -> token, with at least one user")
+    for name, token in document.items():
+        if not _USERNAME.fullmatch(name) or not isinstance(token, str) or not token:
+            raise ValueError(f"{path}: {name!r} is not a username (1 to 64 ASCII letters) with a token")
+    return document
+
+
 def is_json(content_type: str | None) -> bool:
     """`application/json`, with or without parameters such as a charset."""
     return (content_type or "").split(";")[0].strip().lower() == "application/json"
+
+
+class NoOneLeftError(Exception):
+    """Every name of the shared pool (the token file's users) is registered by some simulated user."""
 
 
 @dataclass
@@ -100,13 +121,18 @@ class People:
     """A seeded source of the people one simulated user registers: letters-only names, birthdays.
 
     Names are unique case-insensitively across every `People` sharing `taken` (one locust
-    process), so one simulated user never greets a person another one re-registered.
+    process), so one simulated user never greets a person another one re-registered. With a
+    `pool` (the users a token file has tokens for, shared by every `People` of the process),
+    names come from it, each to one simulated user, until none is left.
     """
 
     rng: random.Random
     taken: set[str] = field(default_factory=set)
+    pool: list[str] | None = None
 
     def name(self) -> str:
+        if self.pool is not None:
+            return self._from_pool(self.pool)
         while True:
             length = self.rng.randint(3, 12)
             letters = "".join(self.rng.choice(string.ascii_lowercase) for _ in range(length))
@@ -114,6 +140,14 @@ class People:
             if name.lower() not in self.taken:
                 self.taken.add(name.lower())
                 return name
+
+    def _from_pool(self, pool: list[str]) -> str:
+        while pool:
+            name = pool.pop(self.rng.randrange(len(pool)))
+            if name.lower() not in self.taken:
+                self.taken.add(name.lower())
+                return name
+        raise NoOneLeftError
 
     def date_of_birth(self, today: date) -> date:
         """A day of the year, 29 February included, in a year that makes it strictly before `today`."""

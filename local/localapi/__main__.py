@@ -1,6 +1,11 @@
 """`python -m localapi` (what `make run` runs): the local API, in the foreground.
 
 HOST, PORT            where to listen (127.0.0.1:3000; PORT=0 picks a free port)
+--parameter-overrides JwtIssuer=... JwtAudience=...
+                      check tokens on the routes the template's JWT authorizer
+                      guards, as API Gateway does (401 before any function runs)
+--dev-issuer          also serve a development issuer and set those two for it;
+                      `python -m localapi.devissuer token alice` mints a token
 AWS_ENDPOINT_URL_DYNAMODB
                       use that store (DynamoDB Local, a real table) instead of
                       the embedded one; the table must exist there
@@ -21,10 +26,11 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 import uvicorn
 
+from localapi.authorizer import LocalJwtAuthorizer
 from localapi.clock import clock_environment
 from localapi.cors import CorsConfiguration
 from localapi.server import LocalApi, listen
@@ -41,6 +47,7 @@ from localapi.template import (
 from localapi.workers import FunctionPool
 
 if TYPE_CHECKING:
+    from localapi.devissuer import DevIssuer
     from localapi.reload import CodeWatcher
 
 DEFAULT_CONCURRENCY = 10
@@ -101,6 +108,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--verbose", action="store_true", help="the functions' output on the console instead")
     parser.add_argument("--store-file", type=Path, help="keep the embedded store's items in this file across restarts")
     parser.add_argument("--no-reload", action="store_true", help="do not restart the workers when code changes")
+    parser.add_argument(
+        "--dev-issuer",
+        action="store_true",
+        help="serve a development token issuer and point JwtIssuer and JwtAudience at it",
+    )
+    parser.add_argument("--dev-issuer-port", type=int, default=3001, help="the development issuer's port (3001)")
     return parser.parse_args(argv)
 
 
@@ -112,17 +125,17 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the embedded store's own access log
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     try:
-        template, functions, routes = _read_template(args, region)
-        cors = CorsConfiguration.from_template(template)
-    except TemplateError as error:
+        template, functions, routes, cors, authorizer, issuer = _read_template(args, region)
+    except _CannotStartError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
+        return error.status
     env_vars = json.loads(args.env_vars.read_text()) if args.env_vars else {}
 
     environment = {**os.environ, "AWS_REGION": region, "AWS_DEFAULT_REGION": region}
     try:  # bind first: a busy port should stop us before anything else starts
         listener = listen(args.host, args.port)
     except OSError as error:
+        _stop(issuer)
         print(f"error: cannot listen on {args.host}:{args.port}: {error.strerror} (try PORT=...)", file=sys.stderr)
         return 1
     output = _function_output(args)
@@ -134,20 +147,24 @@ def main(argv: list[str] | None = None) -> int:
         if not os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
             store = EmbeddedDynamoDB(template, region, args.store_file).start()
             environment.update({**LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL_DYNAMODB": store.endpoint_url})
-        for function in functions:
-            limit = function.reserved_concurrency if function.reserved_concurrency is not None else args.concurrency
-            pools[function.logical_id] = FunctionPool(
-                _resolved(function, environment, env_vars), environment, limit, output
-            )
+        pools.update(_pools(functions, environment, env_vars, args.concurrency, output))
 
         def ready() -> None:
             where = _store_description(store, environment, args.store_file)
-            _banner(listener.getsockname()[:2], where, routes, pools, args, cors=cors)
+            _banner(
+                listener.getsockname()[:2],
+                where,
+                routes,
+                pools,
+                args,
+                cors=cors,
+                authorizer_lines=_authorizer_lines(authorizer, issuer),
+            )
             if not args.no_reload:
                 watcher.append(_watch(functions, pools, args.template))
                 print(f"Watching {', '.join(map(str, watcher[0].roots))}: edits restart the workers", flush=True)
 
-        api = LocalApi(routes, pools, on_ready=ready, cors=cors)
+        api = LocalApi(routes, pools, on_ready=ready, cors=cors, authorizer=authorizer)
         config = uvicorn.Config(api, log_level="warning", access_log=False)
         uvicorn.Server(config).run(sockets=[listener])  # drains requests on Ctrl-C and SIGTERM
     except KeyboardInterrupt:
@@ -162,19 +179,100 @@ def main(argv: list[str] | None = None) -> int:
             if saved is not None:
                 print(f"Store: {saved} item(s) written to {args.store_file}", flush=True)
         listener.close()
+        _stop(issuer)
         if output is not None:
             output.close()
     print("Local API stopped", flush=True)
     return 0
 
 
-def _read_template(args: argparse.Namespace, region: str) -> tuple[SamTemplate, list[Function], list[Route]]:
-    """The template resolved with the overrides; TemplateError for anything `sam local` would refuse too."""
-    template = SamTemplate(args.template, parse_parameter_overrides(args.parameter_overrides), region)
-    functions, routes = template.api_functions(), template.routes()
-    if args.store_file and os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
-        raise TemplateError("--store-file keeps the embedded store; AWS_ENDPOINT_URL_DYNAMODB names another")
-    return template, functions, routes
+def _pools(
+    functions: list[Function],
+    environment: dict[str, str],
+    env_vars: dict[str, Any],
+    concurrency: int,
+    output: IO[bytes] | None,
+) -> dict[str, FunctionPool]:
+    """A worker pool per function, as large as its reserved concurrency (else `concurrency`)."""
+    pools = {}
+    for function in functions:
+        limit = function.reserved_concurrency if function.reserved_concurrency is not None else concurrency
+        pools[function.logical_id] = FunctionPool(
+            _resolved(function, environment, env_vars), environment, limit, output
+        )
+    return pools
+
+
+class _CannotStartError(Exception):
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _read_template(
+    args: argparse.Namespace, region: str
+) -> tuple[
+    SamTemplate, list[Function], list[Route], CorsConfiguration | None, LocalJwtAuthorizer | None, DevIssuer | None
+]:
+    """The template resolved with the overrides: routes, CORS, the JWT authorizer (and the dev issuer, if asked for).
+
+    Exit status 2 for anything `sam local` would refuse too, 1 when the issuer's port is taken.
+    """
+    issuer = None
+    try:
+        overrides = parse_parameter_overrides(args.parameter_overrides)
+        if args.dev_issuer:
+            issuer = _dev_issuer(args.dev_issuer_port, overrides)
+        template = SamTemplate(args.template, overrides, region)
+        functions, routes = template.api_functions(), template.routes()
+        if args.store_file and os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
+            raise TemplateError("--store-file keeps the embedded store; AWS_ENDPOINT_URL_DYNAMODB names another")
+        cors = CorsConfiguration.from_template(template)
+        config = template.jwt_authorizer()
+    except TemplateError as error:
+        _stop(issuer)
+        raise _CannotStartError(str(error), 2) from None
+    except OSError as error:
+        message = f"cannot serve the development issuer on port {args.dev_issuer_port}: {error.strerror}"
+        raise _CannotStartError(message, 1) from None
+    authorizer = LocalJwtAuthorizer(config) if config is not None else None
+    return template, functions, routes, cors, authorizer, issuer
+
+
+def _dev_issuer(port: int, overrides: dict[str, str]) -> DevIssuer:
+    """The development issuer, serving; JwtIssuer and JwtAudience then name it (they cannot be given too)."""
+    from localapi import devissuer
+
+    given = sorted({"JwtIssuer", "JwtAudience"} & set(overrides))
+    if given:
+        them = "them" if len(given) > 1 else "it"
+        raise TemplateError(
+            f"--dev-issuer sets {' and '.join(given)} itself; leave {them} out of --parameter-overrides"
+        )
+    issuer = devissuer.DevIssuer(port).start()
+    overrides.update({"JwtIssuer": issuer.url, "JwtAudience": devissuer.AUDIENCE})
+    return issuer
+
+
+def _stop(issuer: DevIssuer | None) -> None:
+    if issuer is not None:
+        issuer.stop()
+
+
+def _authorizer_lines(authorizer: LocalJwtAuthorizer | None, issuer: DevIssuer | None) -> list[str]:
+    """What the banner says of the JWT authorizer: the routes it guards, whose tokens, and where to get one."""
+    if authorizer is None:
+        return []
+    config = authorizer.config
+    guarded = ", ".join(sorted(config.guarded_routes)) or "no route"
+    lines = [f"JWT authorizer: {guarded} need a token of {config.issuer} for {', '.join(config.audience)}"]
+    if issuer is not None:
+        from localapi.devissuer import DEFAULT_PORT
+
+        port = issuer.server.server_address[1]
+        where = "" if port == DEFAULT_PORT else f" DEV_ISSUER_PORT={port}"
+        lines.append(f"Development issuer {issuer.url} (key in {issuer.directory}): make token USER=alice{where}")
+    return lines
 
 
 def _store_description(store: EmbeddedDynamoDB | None, environment: dict[str, str], store_file: Path | None) -> str:
@@ -192,6 +290,7 @@ def _banner(
     args: argparse.Namespace,
     *,
     cors: CorsConfiguration | None,
+    authorizer_lines: list[str],
 ) -> None:
     """Where it listens, the store, each route with its function's concurrency, CORS, where function output goes."""
     print(f"Local API listening on http://{address[0]}:{address[1]} (store: {where})", flush=True)
@@ -200,6 +299,8 @@ def _banner(
         print(f"  {route.route_key:<28} -> {route.function_id} (up to {limit} workers)", flush=True)
     if cors is not None:
         print(f"  {cors.describe()}", flush=True)
+    for line in authorizer_lines:
+        print(line, flush=True)
     shown = "here" if args.verbose else f"in {args.log_file} (--verbose, or VERBOSE=1, shows them here)"
     print(f"Function logs and metrics: {shown}", flush=True)
 

@@ -9,6 +9,7 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from localapi.authorizer import LocalJwtAuthorizer
 from localapi.cors import CorsConfiguration
 from localapi.events import HttpRequest, HttpResponse, from_result, gateway_error, new_request_id, to_event
 from localapi.template import Route
@@ -63,11 +64,13 @@ class LocalApi:
         pools: dict[str, FunctionPool],
         on_ready: Callable[[], None] | None = None,
         cors: CorsConfiguration | None = None,
+        authorizer: LocalJwtAuthorizer | None = None,
     ) -> None:
         self.routes = routes  # most specific first
         self.pools = pools
         self._on_ready = on_ready
         self.cors = cors  # the HTTP API's CorsConfiguration; None: no CORS
+        self.authorizer = authorizer  # the template's JWT authorizer, if its parameters are set
 
     def match(self, method: str, raw_path: str) -> tuple[Route, dict[str, str]] | None:
         for route in self.routes:
@@ -85,6 +88,12 @@ class LocalApi:
             return gateway_error(404, "Not Found", request_id)
         route, path_parameters = matched
         event = to_event(request, route, path_parameters, request_id)
+        if self.authorizer is not None and self.authorizer.guards(route):
+            # As API Gateway: the token is checked before the function runs, and its claims travel in the event.
+            authorized = await self.authorizer.authorize(request.headers, request_id)
+            if authorized is None:
+                return gateway_error(401, "Unauthorized", request_id)
+            event["requestContext"]["authorizer"] = authorized
         try:
             result = await self.pools[route.function_id].invoke(event, request_id)
         except ThrottledError:

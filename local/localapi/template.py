@@ -69,6 +69,16 @@ class Table:
     attribute_definitions: list[dict[str, str]]
 
 
+@dataclass(frozen=True)
+class JwtAuthorizer:
+    """An HTTP API JWT authorizer: whose tokens, for whom, read from where, and which routes need one."""
+
+    issuer: str
+    audience: tuple[str, ...]
+    identity_source: str  # $request.header.Authorization
+    guarded_routes: frozenset[str]  # route keys: "PUT /hello/{username}"
+
+
 class TemplateError(ValueError):
     """The template, or an override, cannot be read as `sam local` would read it."""
 
@@ -141,13 +151,43 @@ class SamTemplate:
 
     @cached_property
     def resolved(self) -> dict[str, Any]:
-        """The template after SAM's plugins and the SAM CLI's intrinsic resolver, as `sam local` sees it."""
-        from samcli.lib.intrinsic_resolver.intrinsic_property_resolver import IntrinsicResolver
-        from samcli.lib.intrinsic_resolver.intrinsics_symbol_table import IntrinsicsSymbolTable
+        """The template after SAM's plugins and the SAM CLI's intrinsic resolver, as `sam local` sees it.
+
+        A resource whose `Condition` is false does not exist, as in CloudFormation.
+        """
+        resolver, expanded = self._resolver, self._expanded
+        conditions = expanded.get("Conditions", {})
+        resolved: dict[str, Any] = resolver.resolve_template(ignore_errors=True)
+        holds: dict[str, bool] = {}
+        for logical_id, resource in expanded["Resources"].items():
+            name = resource.get("Condition")
+            if name is None:
+                continue
+            if name not in conditions:
+                raise TemplateError(f"{logical_id}: Condition {name} is not defined in {self.path.name}")
+            if name not in holds:
+                holds[name] = bool(resolver.intrinsic_property_resolver(conditions[name], True))
+            if not holds[name]:
+                resolved["Resources"].pop(logical_id, None)
+        return resolved
+
+    @cached_property
+    def _expanded(self) -> dict[str, Any]:
+        """The template after SAM's plugins (Globals merged, implicit APIs), with these parameters."""
         from samcli.lib.samlib.wrapper import SamTranslatorWrapper
 
+        wrapper = SamTranslatorWrapper(copy.deepcopy(self.document), parameter_values=self.parameter_values())
+        expanded: dict[str, Any] = wrapper.run_plugins()
+        return expanded
+
+    @cached_property
+    def _resolver(self) -> Any:
+        """The SAM CLI's intrinsic resolver over the template after SAM's plugins, with these parameters."""
+        from samcli.lib.intrinsic_resolver.intrinsic_property_resolver import IntrinsicResolver
+        from samcli.lib.intrinsic_resolver.intrinsics_symbol_table import IntrinsicsSymbolTable
+
         parameters = self.parameter_values()
-        expanded = SamTranslatorWrapper(copy.deepcopy(self.document), parameter_values=parameters).run_plugins()
+        expanded = self._expanded
         resolver = IntrinsicResolver(
             template=expanded,
             symbol_resolver=IntrinsicsSymbolTable(logical_id_translator=dict(parameters), template=expanded),
@@ -169,19 +209,56 @@ class SamTemplate:
             return resolver.intrinsic_property_resolver(chosen, ignore_errors)
 
         resolver.set_conditional_function_map({**resolver.default_conditional_key_map(), "Fn::If": fn_if})
-        resolved: dict[str, Any] = resolver.resolve_template(ignore_errors=True)
-        holds: dict[str, bool] = {}
-        for logical_id, resource in expanded["Resources"].items():
-            name = resource.get("Condition")
-            if name is None:
+        return resolver
+
+    def check_rules(self) -> None:
+        """The template's `Rules` assertions, as CloudFormation checks them before it creates anything."""
+        for name, rule in (self.document.get("Rules") or {}).items():
+            if "RuleCondition" in rule and not self._resolver.intrinsic_property_resolver(rule["RuleCondition"], False):
                 continue
-            if name not in conditions:
-                raise TemplateError(f"{logical_id}: Condition {name} is not defined in {self.path.name}")
-            if name not in holds:
-                holds[name] = bool(resolver.intrinsic_property_resolver(conditions[name], True))
-            if not holds[name]:
-                resolved["Resources"].pop(logical_id, None)
-        return resolved
+            for assertion in rule.get("Assertions", []):
+                if not self._resolver.intrinsic_property_resolver(assertion["Assert"], False):
+                    raise TemplateError(f"rule {name}: {assertion.get('AssertDescription', 'assertion failed')}")
+
+    def jwt_authorizer(self) -> JwtAuthorizer | None:
+        """The HTTP API's JWT authorizer and the routes it guards, from the API's DefinitionBody; None when off.
+
+        Read from the OpenAPI body the template gives API Gateway (its
+        `securitySchemes` and each operation's `security`), so `make run` guards
+        exactly the routes the deployed API guards.
+        """
+        self.check_rules()
+        found = None
+        for logical_id, resource in self.resolved["Resources"].items():
+            if resource.get("Type") != "AWS::Serverless::HttpApi":
+                continue
+            body = (resource.get("Properties") or {}).get("DefinitionBody") or {}
+            components = body.get("components") or {}
+            schemes = components.get("securitySchemes") if isinstance(components, dict) else None
+            if not isinstance(schemes, dict):
+                continue
+            for scheme_name, scheme in schemes.items():
+                authorizer = scheme.get("x-amazon-apigateway-authorizer") or {}
+                if authorizer.get("type") != "jwt":
+                    continue
+                configuration = authorizer.get("jwtConfiguration") or {}
+                guarded = frozenset(
+                    f"{method.upper()} {path}"
+                    for path, operations in (body.get("paths") or {}).items()
+                    for method, operation in operations.items()
+                    if isinstance(operation, dict)
+                    and isinstance(operation.get("security"), list)
+                    and any(scheme_name in requirement for requirement in operation["security"])
+                )
+                if found is not None:
+                    raise TemplateError("the local API emulates one JWT authorizer; the template declares more")
+                found = JwtAuthorizer(
+                    issuer=_text(logical_id, "issuer", configuration.get("issuer")),
+                    audience=tuple(_text(logical_id, "audience", item) for item in configuration.get("audience") or []),
+                    identity_source=_text(logical_id, "identitySource", authorizer.get("identitySource")),
+                    guarded_routes=guarded,
+                )
+        return found
 
     def http_api_cors(self) -> dict[str, Any] | None:
         """The HTTP API's CorsConfiguration as resolved (None when it has none), for localapi.cors to read."""

@@ -55,6 +55,10 @@ class InvalidTimeZoneError(DomainError):
     pass
 
 
+class NotThatUserError(DomainError):
+    """A verified token that names someone else (or no one)."""
+
+
 @dataclass(frozen=True)
 class Birthday:
     """What is stored for a user: the date of birth and the zone whose "today" counts."""
@@ -82,6 +86,16 @@ def validate_username(username: str) -> str:
 def user_key(username: str) -> str:
     """Business rule: identity is case-insensitive; this is the stored key."""
     return validate_username(username).lower()
+
+
+def check_token_user(username: str, claimed: object) -> None:
+    """Business rule: a token acts only for the user it names, by the identity rule (`user_key`).
+
+    A claim that is missing, not a string or not a valid username names no one,
+    so it matches no username.
+    """
+    if not isinstance(claimed, str) or not _USERNAME.fullmatch(claimed) or user_key(claimed) != user_key(username):
+        raise NotThatUserError(f"the token is not {username}'s: a token may only act for the user it names")
 
 
 def record_key(username: str, smoke_test_run: object = None) -> str:

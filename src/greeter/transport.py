@@ -9,7 +9,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
 import warnings
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -24,7 +26,9 @@ from greeter.domain import (
     InvalidSmokeTestRunError,
     InvalidTimeZoneError,
     InvalidUsernameError,
+    NotThatUserError,
     UserNotFoundError,
+    check_token_user,
     validate_username,
 )
 from greeter.store import StoreMisconfiguredError, StoreUnavailableError
@@ -35,6 +39,15 @@ RETRY_AFTER_SECONDS = "1"
 USERNAME_PARAMETER = "username"
 SMOKE_TEST_RUN_FIELD = "smokeTestRun"
 TIME_ZONE_FIELD = "timeZone"
+DEFAULT_USERNAME_CLAIM = "username"
+
+
+def username_claim(environment: Mapping[str, str]) -> str:
+    """The token claim that names the user: JWT_USERNAME_CLAIM (the template's JwtUsernameClaim), else `username`."""
+    return environment.get("JWT_USERNAME_CLAIM") or DEFAULT_USERNAME_CLAIM
+
+
+USERNAME_CLAIM = username_claim(os.environ)
 
 JsonResponse = Response[dict[str, str]]
 logger = Logger(child=True)
@@ -68,6 +81,27 @@ def path_username(event: APIGatewayProxyEventV2) -> str:
     Checked here, before the body is read, so a bad name is a 400 whatever the body.
     """
     return validate_username((event.path_parameters or {}).get(USERNAME_PARAMETER, ""))
+
+
+def verified_claims(event: APIGatewayProxyEventV2) -> dict[str, Any] | None:
+    """The claims of the token API Gateway's JWT authorizer verified, or None when no authorizer guards the route.
+
+    API Gateway alone fills `requestContext.authorizer`: a caller shapes the
+    request, never the event, so claims here were checked by the gateway.
+    """
+    authorizer = (event.raw_event.get("requestContext") or {}).get("authorizer") or {}
+    jwt = authorizer.get("jwt") if isinstance(authorizer, dict) else None
+    if not isinstance(jwt, dict):
+        return None
+    claims = jwt.get("claims")
+    return claims if isinstance(claims, dict) else {}
+
+
+def check_token_is_for(event: APIGatewayProxyEventV2, username: str) -> None:
+    """On a route the JWT authorizer guards, the token must name `username` (403 otherwise); elsewhere, nothing."""
+    claims = verified_claims(event)
+    if claims is not None:
+        check_token_user(username, claims.get(USERNAME_CLAIM))
 
 
 def smoke_test_run(event: APIGatewayProxyEventV2) -> object:
@@ -136,6 +170,10 @@ def make_resolver() -> APIGatewayHttpResolver:
     )
     def invalid_input(exc: DomainError) -> JsonResponse:
         return error(HTTPStatus.BAD_REQUEST, str(exc))
+
+    @app.exception_handler(NotThatUserError)
+    def not_that_user(exc: NotThatUserError) -> JsonResponse:
+        return error(HTTPStatus.FORBIDDEN, str(exc))
 
     @app.exception_handler(UserNotFoundError)
     def user_not_found(exc: UserNotFoundError) -> JsonResponse:

@@ -30,7 +30,9 @@ STATE_MACHINE_ROLE = "arn:aws:iam::123456789012:role/greeter-smoke-test"
 class SmokeTestWorld:
     """moto with the table, both functions (version + live alias) and the smoke-test state machine."""
 
-    def __init__(self, template: SamTemplate, runtime: InProcessLambda) -> None:
+    def __init__(
+        self, template: SamTemplate, runtime: InProcessLambda, parameters: dict[str, str] | None = None
+    ) -> None:
         self.runtime = runtime
         self.dynamodb = boto3.client("dynamodb")
         self.lambda_client = boto3.client("lambda")
@@ -40,7 +42,7 @@ class SmokeTestWorld:
         role = lambda_role(boto3.client("iam"))
         self.put_version_arn = deploy_function(self.lambda_client, role, PUT_FUNCTION, handlers[PUT_FUNCTION])
         self.get_version_arn = deploy_function(self.lambda_client, role, GET_FUNCTION, handlers[GET_FUNCTION])
-        self.values = substitutions({"BirthdaysTable": TABLE_NAME})
+        self.values = substitutions({"BirthdaysTable": TABLE_NAME}, parameters)
         self.state_machine_arn = self.sfn.create_state_machine(
             name=state_machine_name(),
             definition=substituted_definition(self.values),

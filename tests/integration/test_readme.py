@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.local_api import ROOT, LocalApiProcess
+from tests.support.local_api import ROOT, LocalApiProcess, local_api_env
 
 pytestmark = pytest.mark.integration
 README_URL = "http://127.0.0.1:3000"
@@ -107,5 +107,60 @@ def test_the_readme_cors_example_is_what_make_run_answers() -> None:
     api = LocalApiProcess.through_make(f"PARAMETER_OVERRIDES={overrides.group(1)}")
     try:
         run_session(curl, api, session)
+    finally:
+        api.stop()
+
+
+def jwt_block() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Who may write: the optional JWT authorizer", 1)[1]
+    return section.split("```sh\n", 1)[1].split("```", 1)[0].splitlines()
+
+
+def shell_steps(lines: list[str]) -> list[tuple[str, list[str]]]:
+    """Each curl command of the block, with the `NAME=$(...)` lines before it, and the lines shown after it."""
+    assignments: list[str] = []
+    found: list[tuple[str, list[str]]] = []
+    pending = ""
+    for line in lines:
+        if line.startswith("make run"):
+            assert "JWT=dev" in line
+        elif re.match(r"[A-Z]+=\$\(", line):
+            assignments.append(line)
+        elif pending or line.startswith("curl "):
+            pending += line.split("    #", 1)[0].rstrip().rstrip("\\") + " "
+            if not line.rstrip().endswith("\\"):
+                found.append(("\n".join([*assignments, pending]), []))
+                pending = ""
+        elif line.startswith("# ") and found:
+            found[-1][1].append(line[2:].strip())
+    return found
+
+
+def test_the_readme_token_session_is_true() -> None:
+    """`make run JWT=dev`, `make token`, and the answers the README shows for each curl."""
+    curl = shutil.which("curl")
+    assert curl, "curl runs the README's commands"
+    session = shell_steps(jwt_block())
+    assert len(session) >= 5
+    api = LocalApiProcess.through_make("JWT=dev", "DEV_ISSUER_PORT=0", "CONCURRENCY=2")
+    try:
+        port = api.wait_for_line("Development issuer").split("DEV_ISSUER_PORT=")[1].split()[0]
+        for script, expected in session:
+            shown = subprocess.run(
+                ["bash", "-c", script.replace("curl -i", f"{curl} -s -i").replace(README_URL, api.url)],
+                cwd=ROOT,
+                env={**local_api_env(), "DEV_ISSUER_PORT": port},
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=True,
+            ).stdout
+            head, _, body = shown.replace("\r\n", "\n").partition("\n\n")
+            for line in expected:
+                if line.startswith("HTTP/"):
+                    assert head.split("\n")[0] == line, (script, shown)
+                elif line.startswith("{"):
+                    assert _matches(json.loads(line), json.loads(body)), (script, shown)
     finally:
         api.stop()

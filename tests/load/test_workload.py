@@ -6,11 +6,13 @@ import random
 import re
 from collections import Counter
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
 from greeter import domain
 from loadtest.workload import (
+    NoOneLeftError,
     People,
     Schedule,
     WrongAnswerError,
@@ -18,6 +20,7 @@ from loadtest.workload import (
     days_until_birthday,
     expected_messages,
     is_json,
+    read_tokens,
     staggered,
 )
 
@@ -156,3 +159,27 @@ def test_staggered_users_spread_their_requests_evenly() -> None:
     firsts = [staggered(100.0, number, users, user_rate).next for number in range(users)]
     assert firsts == pytest.approx([100.0 + number * 0.2 for number in range(users)])
     assert staggered(100.0, 0, users, user_rate).interval == 2.0
+
+
+def test_a_pool_gives_each_name_to_one_people_until_none_is_left() -> None:
+    pool = ["Alice", "Bob", "carol"]
+    taken: set[str] = set()
+    first, second = People(seeded(1), taken, pool), People(seeded(2), taken, pool)
+    drawn = [first.name(), second.name(), first.name()]
+    assert sorted(drawn) == ["Alice", "Bob", "carol"]
+    with pytest.raises(NoOneLeftError):
+        second.name()
+
+
+def test_a_token_file_is_usernames_to_tokens(tmp_path: Path) -> None:
+    path = tmp_path / "tokens.json"
+    path.write_text('{"Alice": "a.b.c", "bob": "d.e.f"}', encoding="utf-8")
+    assert read_tokens(str(path)) == {"Alice": "a.b.c", "bob": "d.e.f"}
+
+
+@pytest.mark.parametrize("content", ["[]", "{}", '{"al ice": "t"}', '{"alice": 1}', '{"alice": ""}', "{"])
+def test_anything_else_is_not_a_token_file(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "tokens.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ValueError, match=r"tokens\.json"):
+        read_tokens(str(path))

@@ -33,23 +33,30 @@ STACK_NAME = "birthday-greeter-test"
 _SUBSTITUTION = re.compile(r"\$\{([^}]+)\}")
 
 
-def resolve(value: Any, resource_names: dict[str, str], mappings: dict[str, Any]) -> str:
-    """A DefinitionSubstitutions value: a literal, `Ref` to a resource, or `Fn::FindInMap`."""
+def resolve(
+    value: Any, resource_names: dict[str, str], mappings: dict[str, Any], parameters: dict[str, str] | None = None
+) -> str:
+    """A DefinitionSubstitutions value: a literal, `Ref` to a resource or a parameter, or `Fn::FindInMap`."""
     if isinstance(value, str):
         return value
     if isinstance(value, dict) and set(value) == {"Ref"}:
-        return resource_names[value["Ref"]]
+        name = value["Ref"]
+        return resource_names[name] if name in resource_names else (parameters or {})[name]
     if isinstance(value, dict) and set(value) == {"Fn::FindInMap"}:
         mapping, key, attribute = value["Fn::FindInMap"]
         return str(mappings[mapping][key][attribute])
     raise ValueError(f"DefinitionSubstitutions value {value!r} is not resolved by this test")
 
 
-def substitutions(resource_names: dict[str, str]) -> dict[str, str]:
-    """The state machine's DefinitionSubstitutions from template.yaml, with values resolved."""
+def substitutions(resource_names: dict[str, str], parameters: dict[str, str] | None = None) -> dict[str, str]:
+    """The state machine's DefinitionSubstitutions from template.yaml, with values resolved (parameters: their
+    defaults, then `parameters`)."""
     document = sam_template()
     declared = document["Resources"][STATE_MACHINE_ID]["Properties"]["DefinitionSubstitutions"]
-    return {name: resolve(value, resource_names, document.get("Mappings", {})) for name, value in declared.items()}
+    values = {name: str(spec["Default"]) for name, spec in document["Parameters"].items() if "Default" in spec}
+    values.update(parameters or {})
+    mappings = document.get("Mappings", {})
+    return {name: resolve(value, resource_names, mappings, values) for name, value in declared.items()}
 
 
 def state_machine_name(stack_name: str = STACK_NAME) -> str:

@@ -70,12 +70,15 @@ def test_cors_changes_nothing_else_of_the_api() -> None:
     assert on == off
 
 
-def test_allow_headers_is_one_list_to_extend_when_writes_need_a_token() -> None:
-    """The one place the allowed request headers are named; `authorization` joins it with the JWT authorizer."""
+def test_browsers_may_send_authorization_when_writes_need_a_token() -> None:
+    """SPEC.md: header content-type, and authorization when the JWT authorizer guards writes."""
+    jwt = {"JwtIssuer": "https://issuer.example.com", "JwtAudience": "greeter"}
+    with_token, _ = deployed({"CorsAllowedOrigins": ORIGINS, **jwt})
+    assert with_token["x-amazon-apigateway-cors"]["allowHeaders"] == ["content-type", "authorization"]
+    without, _ = deployed({"CorsAllowedOrigins": ORIGINS})
+    assert without["x-amazon-apigateway-cors"]["allowHeaders"] == ["content-type"]
     cors = sam_template()["Resources"]["GreeterApi"]["Properties"]["CorsConfiguration"]["Fn::If"]
-    assert cors[0] == "HasCors"
-    assert cors[1]["AllowHeaders"] == ["content-type"]
-    assert cors[2] == {"Ref": "AWS::NoValue"}
+    assert (cors[0], cors[2]) == ("HasCors", {"Ref": "AWS::NoValue"})
 
 
 @pytest.mark.parametrize(

@@ -49,8 +49,21 @@ LAMBDA_DESCRIPTION_LIMIT = 256
 def version_configuration(function: str) -> dict[str, Any]:
     """The properties a published version of `function` freezes: Globals.Function merged under its own."""
     document = sam.sam_template()
-    merged = {**document.get("Globals", {}).get("Function", {}), **document["Resources"][function]["Properties"]}
+    merged = _merged(document.get("Globals", {}).get("Function", {}), document["Resources"][function]["Properties"])
     return {name: value for name, value in merged.items() if name not in NOT_VERSION_CONFIGURATION}
+
+
+def _merged(globals_: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
+    """As SAM merges Globals into a resource: maps key by key (Environment.Variables), anything else replaced."""
+    merged = dict(globals_)
+    for name, value in own.items():
+        both_maps = isinstance(value, dict) and isinstance(merged.get(name), dict) and not _is_intrinsic(value)
+        merged[name] = _merged(merged[name], value) if both_maps else value
+    return merged
+
+
+def _is_intrinsic(value: dict[str, Any]) -> bool:
+    return len(value) == 1 and (next(iter(value)).startswith("Fn::") or next(iter(value)) == "Ref")
 
 
 def configuration_inputs(function: str) -> set[str]:

@@ -13,7 +13,9 @@ from greeter.domain import (
     InvalidDateOfBirthError,
     InvalidSmokeTestRunError,
     InvalidUsernameError,
+    NotThatUserError,
     birthday_in,
+    check_token_user,
     days_until_birthday,
     greeting,
     parse_date_of_birth,
@@ -246,3 +248,14 @@ def test_greeting_texts_are_exact() -> None:
     assert greeting("Alice", 0) == "Hello, Alice! Happy birthday!"
     assert greeting("Alice", 1) == "Hello, Alice! Your birthday is in 1 day(s)"
     assert greeting("bob", 365) == "Hello, bob! Your birthday is in 365 day(s)"
+
+
+@pytest.mark.parametrize(("username", "claimed"), [("alice", "alice"), ("Alice", "aLiCe"), ("BOB", "bob")])
+def test_a_token_acts_for_the_user_it_names_case_insensitively(username: str, claimed: str) -> None:
+    check_token_user(username, claimed)
+
+
+@pytest.mark.parametrize("claimed", ["bob", None, "", "alice\n", "alice ", 7, ["alice"], "al-ice", "\uff41lice"])
+def test_a_token_naming_someone_else_or_no_one_is_refused(claimed: object) -> None:
+    with pytest.raises(NotThatUserError):
+        check_token_user("alice", claimed)

@@ -23,6 +23,7 @@ store = DynamoDBBirthdayStore.from_environment()
 def get_greeting(**_raw_path: str) -> dict[str, str]:
     # The route regex sees the encoded path; API Gateway's decoded name is the one that counts.
     username = transport.path_username(app.current_event)
+    transport.check_token_is_for(app.current_event, username)  # only when JwtProtectGet guards the route
     message = service.greet(store, username, smoke_test_run=transport.smoke_test_run(app.current_event))
     metrics.add_metric(name="GreetingsServed", unit=MetricUnit.Count, value=1)
     return {"message": message}

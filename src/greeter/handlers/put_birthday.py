@@ -25,6 +25,7 @@ store = DynamoDBBirthdayStore.from_environment()
 def put_birthday(**_raw_path: str) -> Response[None]:
     # The route regex sees the encoded path; API Gateway's decoded name is the one that counts.
     username = transport.path_username(app.current_event)
+    transport.check_token_is_for(app.current_event, username)  # before the body: a 403 reads and stores nothing
     body = transport.json_object_body(app.current_event)
     run = transport.smoke_test_run(app.current_event)
     zone = body.get(transport.TIME_ZONE_FIELD, DEFAULT_TIME_ZONE)  # absent: UTC, as before zones existed

@@ -1,0 +1,148 @@
+"""An OpenID issuer for tests: RSA keys made here, a discovery document and a JWKS over HTTP on 127.0.0.1.
+
+Independent of the development issuer the project ships (localapi.devissuer),
+so the local API's checks are tested against keys and tokens the test alone
+shapes: any key (published or not), any header and any claims, and tokens no
+library would sign (`alg: none`, an HMAC keyed with the public key).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+
+AUDIENCE = "greeter-test-client"
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+@dataclass
+class Key:
+    kid: str
+    private: rsa.RSAPrivateKey = field(repr=False)
+
+    @classmethod
+    def new(cls, kid: str) -> Key:
+        return cls(kid, rsa.generate_private_key(public_exponent=65537, key_size=2048))
+
+    def jwk(self) -> dict[str, Any]:
+        public: dict[str, Any] = RSAAlgorithm.to_jwk(self.private.public_key(), as_dict=True)
+        return {**public, "kid": self.kid, "use": "sig", "alg": "RS256"}
+
+    def public_pem(self) -> bytes:
+        return self.private.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+
+
+class TestIssuer:
+    """Serves `/.well-known/openid-configuration` and `/keys` for the keys in `published`; counts JWKS fetches."""
+
+    __test__ = False  # not a test class, whatever pytest thinks of the name
+
+    def __init__(self) -> None:
+        self.published: list[Key] = [Key.new("key-1")]
+        self.jwks_fetches = 0
+        self._lock = threading.Lock()
+        issuer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path == "/.well-known/openid-configuration":
+                    document: dict[str, Any] = {"issuer": issuer.url, "jwks_uri": f"{issuer.url}/keys"}
+                elif self.path == "/keys":
+                    with issuer._lock:
+                        issuer.jwks_fetches += 1
+                        document = {"keys": [key.jwk() for key in issuer.published]}
+                else:
+                    self.send_error(404)
+                    return
+                body = json.dumps(document).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def key(self) -> Key:
+        return self.published[0]
+
+    def claims(self, username: str, /, **changes: Any) -> dict[str, Any]:
+        """Valid claims for `username` (an access token good for ten minutes); `changes` replace or add (None drops)."""
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": self.url,
+            "aud": AUDIENCE,
+            "sub": f"sub-{username.lower()}",
+            "username": username,
+            "iat": now - 5,
+            "exp": now + 600,
+            "scope": "greeter/write",
+        }
+        claims.update(changes)
+        return {name: value for name, value in claims.items() if value is not None}
+
+    def token(
+        self, username: str, /, key: Key | None = None, headers: dict[str, Any] | None = None, **changes: Any
+    ) -> str:
+        """A token for `username` signed RS256 with `key` (else the published one); None headers are left out."""
+        signer = key or self.key
+        header = {name: value for name, value in {"kid": signer.kid, **(headers or {})}.items() if value is not None}
+        token: str = jwt.encode(self.claims(username, **changes), signer.private, algorithm="RS256", headers=header)
+        return token
+
+    def unsigned_token(self, username: str) -> str:
+        """`alg: none`: a token that claims it needs no signature."""
+        header = b64url(json.dumps({"alg": "none", "typ": "JWT", "kid": self.key.kid}).encode())
+        return f"{header}.{b64url(json.dumps(self.claims(username)).encode())}."
+
+    def hmac_token_keyed_with_the_public_key(self, username: str) -> str:
+        """HS256 signed with the issuer's public key as the secret: the classic algorithm confusion."""
+        header = b64url(json.dumps({"alg": "HS256", "typ": "JWT", "kid": self.key.kid}).encode())
+        payload = b64url(json.dumps(self.claims(username)).encode())
+        signature = hmac.new(self.key.public_pem(), f"{header}.{payload}".encode(), hashlib.sha256).digest()
+        return f"{header}.{payload}.{b64url(signature)}"
+
+    def tampered_token(self, signed_for: str, claimed: str) -> str:
+        """A valid token for `signed_for` whose payload is rewritten to name `claimed`, signature kept."""
+        header, _, signature = self.token(signed_for).split(".")
+        payload = b64url(json.dumps(self.claims(claimed)).encode())
+        return f"{header}.{payload}.{signature}"
+
+
+@contextmanager
+def running_issuer() -> Iterator[TestIssuer]:
+    issuer = TestIssuer()
+    try:
+        yield issuer
+    finally:
+        issuer.close()
