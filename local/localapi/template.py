@@ -125,11 +125,14 @@ class SamTemplate:
         if unknown:
             raise TemplateError(f"{path.name} declares no parameter {', '.join(unknown)}")
         for name, value in (parameter_overrides or {}).items():
-            pattern = declared[name].get("AllowedPattern")
+            # CloudFormation refuses the stack the same way, before anything is created.
+            pattern, allowed = declared[name].get("AllowedPattern"), declared[name].get("AllowedValues")
             if pattern is not None and not re.fullmatch(pattern, value):
-                # CloudFormation refuses the stack the same way, before anything is created.
                 reason = declared[name].get("ConstraintDescription", f"must match {pattern}")
                 raise TemplateError(f"parameter {name}={value!r}: {reason}")
+            if allowed is not None and value not in [str(choice) for choice in allowed]:  # compared as strings
+                choices = ", ".join(str(choice) for choice in allowed)
+                raise TemplateError(f"parameter {name}={value!r}: must be one of {choices}")
         self.parameter_overrides = dict(parameter_overrides or {})
 
     def parameter_values(self) -> dict[str, Any]:

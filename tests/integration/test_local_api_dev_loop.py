@@ -135,7 +135,13 @@ def test_make_run_passes_parameter_overrides_on() -> None:
 
 @pytest.mark.parametrize(
     ("overrides", "message"),
-    [("Nope=1", "declares no parameter Nope"), ("ReservedConcurrency=lots", "ReservedConcurrency is a Number")],
+    [
+        ("Nope=1", "declares no parameter Nope"),
+        ("ReservedConcurrency=lots", "ReservedConcurrency is a Number"),
+        # AllowedValues, as CloudFormation checks them: JwtProtectGet=TRUE must not leave GET public unnoticed.
+        ("JwtIssuer=https://issuer.example.com JwtAudience=a JwtProtectGet=TRUE", "must be one of true, false"),
+        ("LogLevel=debug", "parameter LogLevel='debug': must be one of DEBUG, INFO, WARNING, ERROR"),
+    ],
 )
 def test_a_bad_parameter_override_is_a_clear_error(overrides: str, message: str) -> None:
     done = run_local_api("--port", "0", "--parameter-overrides", overrides)
