@@ -95,7 +95,11 @@ class CorsConfiguration:
             return None
         if "*" in self.allow_origins:
             return "*"
-        return origin if origin in self.allow_origins else None
+        for allowed in self.allow_origins:
+            # API Gateway's scheme wildcards: `https://*` is any origin that starts with https://.
+            if origin == allowed or (allowed.endswith("://*") and origin.startswith(allowed[:-1])):
+                return origin
+        return None
 
     @staticmethod
     def is_preflight(request: HttpRequest) -> bool:

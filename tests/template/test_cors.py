@@ -92,6 +92,15 @@ def test_browsers_may_send_authorization_when_writes_need_a_token() -> None:
         ("https://app.example.com/", False),  # an origin has no path: a browser never sends this
         ("app.example.com", False),
         ("https://app.example.com,", False),
+        ("https://*", True),  # API Gateway's scheme wildcards
+        ("http://*,https://app.example.com", True),
+        ("http://localhost:5173", True),
+        ("https://a.example.com?x", False),  # no query, fragment, user info or odd characters
+        ("https://a.example.com#x", False),
+        ("https://user@a.example.com", False),
+        ("https://a.example.com\\x", False),
+        ("https://*.example.com", False),  # not a form API Gateway documents
+        ("https://a.example.com:", False),
     ],
 )
 def test_the_parameter_accepts_only_what_a_browser_sends_as_origin(value: str, accepted: bool) -> None:

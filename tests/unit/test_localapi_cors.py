@@ -104,6 +104,23 @@ def test_a_wildcard_allows_any_origin_without_vary() -> None:
     assert cors_headers(answered) == {"access-control-allow-origin": "*"}
 
 
+@pytest.mark.parametrize(
+    ("origin", "allowed"),
+    [
+        ("https://app.example.com", "https://app.example.com"),
+        ("https://localhost:8443", "https://localhost:8443"),
+        ("http://app.example.com", None),  # http is not https
+        ("httpsx://app.example.com", None),
+    ],
+)
+def test_a_scheme_wildcard_allows_every_origin_of_that_scheme(origin: str, allowed: str | None) -> None:
+    """API Gateway documents `https://*` as any origin that starts with https://; the origin is echoed."""
+    secure = CorsConfiguration.from_property({"AllowOrigins": ["https://*"], "AllowMethods": ["GET", "PUT"]})
+    assert secure.allowed_origin(origin) == allowed
+    headers = cors_headers(secure.preflight(preflight(origin), "id"))
+    assert headers.get("access-control-allow-origin") == allowed
+
+
 def test_an_answer_to_an_allowed_origin_carries_allow_origin_and_vary() -> None:
     answered = CORS.on_response(request(), HttpResponse(200, [("content-type", "application/json")], b"{}"))
     assert answered.headers == [
