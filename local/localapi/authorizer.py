@@ -147,8 +147,8 @@ class LocalJwtAuthorizer:
         elif claims.get("client_id") not in self.config.audience:
             raise UnauthorizedError("neither aud nor client_id names an audience")
 
-    async def authorize(self, headers: list[tuple[str, str]], request_id: str) -> dict[str, Any] | None:
-        """`requestContext.authorizer` for an accepted token, or None (answer 401). Off the event loop."""
+    async def authorize(self, headers: list[tuple[str, str]], request_id: str) -> dict[str, Any] | UnauthorizedError:
+        """`requestContext.authorizer` for an accepted token, or why not (answer 401). Off the event loop."""
         joined: dict[str, str] = {}
         for name, value in headers:
             lowered = name.lower()
@@ -157,5 +157,12 @@ class LocalJwtAuthorizer:
             claims = await asyncio.to_thread(self.verify, joined)
         except UnauthorizedError as refused:
             log.info("401 (request %s): %s", request_id, refused)
-            return None
+            return refused
         return {"jwt": {"claims": claims, "scopes": None}}
+
+    @staticmethod
+    def challenge(refused: UnauthorizedError) -> str:
+        """The `www-authenticate` header API Gateway's 401 carries, its description saying what was wrong."""
+        # Printable ASCII only, and short: the reason may quote a caller's token header.
+        description = "".join(c if " " <= c <= "~" and c not in '"\\' else "?" for c in str(refused))[:200]
+        return f'Bearer scope="" error="invalid_token" error_description="{description}"'

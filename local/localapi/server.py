@@ -9,7 +9,7 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from localapi.authorizer import LocalJwtAuthorizer
+from localapi.authorizer import LocalJwtAuthorizer, UnauthorizedError
 from localapi.cors import CorsConfiguration
 from localapi.events import HttpRequest, HttpResponse, from_result, gateway_error, new_request_id, to_event
 from localapi.template import Route
@@ -91,8 +91,10 @@ class LocalApi:
         if self.authorizer is not None and self.authorizer.guards(route):
             # As API Gateway: the token is checked before the function runs, and its claims travel in the event.
             authorized = await self.authorizer.authorize(request.headers, request_id)
-            if authorized is None:
-                return gateway_error(401, "Unauthorized", request_id)
+            if isinstance(authorized, UnauthorizedError):
+                refused = gateway_error(401, "Unauthorized", request_id)
+                refused.headers.append(("www-authenticate", self.authorizer.challenge(authorized)))
+                return refused
             event["requestContext"]["authorizer"] = authorized
         try:
             result = await self.pools[route.function_id].invoke(event, request_id)

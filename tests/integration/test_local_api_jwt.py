@@ -140,6 +140,10 @@ def assert_unauthorized(response: requests.Response) -> None:
     assert response.status_code == 401, response.text
     assert response.headers["content-type"] == "application/json"
     assert response.content == b'{"message":"Unauthorized"}'
+    # As API Gateway: the challenge says what was wrong (its troubleshooting guide points there).
+    challenge = response.headers["www-authenticate"]
+    assert challenge.startswith('Bearer scope="" error="invalid_token" error_description="'), challenge
+    assert len(challenge.split('"')) == 7, challenge  # the description cannot break out of its quotes
     assert_documented(response)
 
 
