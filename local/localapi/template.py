@@ -158,6 +158,7 @@ class SamTemplate:
 
         A resource whose `Condition` is false does not exist, as in CloudFormation.
         """
+        self.check_rules()  # as CloudFormation: before anything is resolved or created
         resolver, expanded = self._resolver, self._expanded
         conditions = expanded.get("Conditions", {})
         resolved: dict[str, Any] = resolver.resolve_template(ignore_errors=True)
@@ -230,7 +231,6 @@ class SamTemplate:
         `securitySchemes` and each operation's `security`), so `make run` guards
         exactly the routes the deployed API guards.
         """
-        self.check_rules()
         found = None
         for logical_id, resource in self.resolved["Resources"].items():
             if resource.get("Type") != "AWS::Serverless::HttpApi":

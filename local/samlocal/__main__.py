@@ -20,7 +20,7 @@ from pathlib import Path
 from types import FrameType
 
 from samlocal.images import EngineUnavailableError, ProvisioningError, engine, provision
-from samlocal.stack import LocalStack, SamApi, StartError, invoke
+from samlocal.stack import LocalStack, SamApi, StartError, invoke, read_template, unguarded_routes
 
 NO_ENGINE_HINT = "Use 'make run', which needs no Docker."
 
@@ -58,6 +58,7 @@ def serve(args: argparse.Namespace) -> int:
     stack = None
     api = None
     try:
+        warning = unguarded_routes(read_template(args.parameter_overrides))
         images = provision(client, log=_print)
         stack = LocalStack(client, images, args.region, args.parameter_overrides, log=_print).start()
         api = SamApi(stack, args.host, port, sys.stdout)
@@ -67,6 +68,8 @@ def serve(args: argparse.Namespace) -> int:
             f"  Docker network {stack.name}; DynamoDB at {stack.dynamodb_url} (table from local/dynamodb/table.json)"
         )
         _print("  Ctrl-C or SIGTERM stops it and removes its containers and network.")
+        if warning:
+            _print(warning)
         status = api.wait()
         _print(f"sam local start-api exited ({status})")
         return status or 1

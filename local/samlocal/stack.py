@@ -80,6 +80,17 @@ def read_template(parameter_overrides: str = "") -> SamTemplate:
     return template
 
 
+def unguarded_routes(template: SamTemplate) -> str | None:
+    """A warning when the overrides turn the JWT authorizer on: `sam local` does not emulate it."""
+    authorizer = template.jwt_authorizer()
+    if authorizer is None:
+        return None
+    return (
+        f"warning: sam local does not emulate HTTP API JWT authorizers (aws/aws-sam-cli#6550): "
+        f"{', '.join(sorted(authorizer.guarded_routes))} answer here without a token; make run checks tokens"
+    )
+
+
 def local_template(architecture: str = ARCHITECTURE, parameter_overrides: str = "") -> dict[str, Any]:
     """template.yaml for local runs: the functions on `architecture`, code paths absolute, resources whose
     Condition is false left out, the HTTP API's CorsConfiguration resolved; nothing else changes."""

@@ -8,7 +8,14 @@ from typing import Any
 import pytest
 
 from samlocal.images import ARCHITECTURE, DYNAMODB_PORT, python_version
-from samlocal.stack import ENV_VARS_PATH, StartError, dynamodb_host_and_port, local_template
+from samlocal.stack import (
+    ENV_VARS_PATH,
+    StartError,
+    dynamodb_host_and_port,
+    local_template,
+    read_template,
+    unguarded_routes,
+)
 from tests.support.sam import ROOT, sam_template
 
 CONDITIONAL = {
@@ -97,3 +104,17 @@ def test_the_images_run_the_templates_python() -> None:
     assert python_version() == "3.13"
     dockerfile = (ROOT / "local" / "images" / "lambda-python" / "Dockerfile").read_text()
     assert "ARG PYTHON" in dockerfile  # the version comes from the template, not from the Dockerfile
+
+
+def test_sam_local_is_told_it_serves_the_guarded_routes_without_a_token() -> None:
+    """sam local skips JWT authorizers (aws/aws-sam-cli#6550): make sam-local says so, not guarding silently."""
+    jwt = "JwtIssuer=https://issuer.example.com JwtAudience=greeter"
+    warning = unguarded_routes(read_template(jwt))
+    assert warning is not None
+    assert "PUT /hello/{username} answer here without a token" in warning
+    assert unguarded_routes(read_template("")) is None
+
+
+def test_half_a_jwt_configuration_stops_make_sam_local_before_docker() -> None:
+    with pytest.raises(StartError, match="JwtIssuer and JwtAudience are set together"):
+        read_template("JwtIssuer=https://issuer.example.com")
