@@ -11,6 +11,7 @@ authorizer's issuer, audience and token source.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -152,3 +153,22 @@ def test_the_local_api_reads_the_same_routes_as_guarded(parameters: dict[str, st
 def test_the_local_api_refuses_what_cloudformation_refuses(parameters: dict[str, str]) -> None:
     with pytest.raises(TemplateError, match="Jwt"):
         SamTemplate(parameter_overrides=parameters).jwt_authorizer()
+
+
+@pytest.mark.parametrize(
+    ("claim", "accepted"),
+    [
+        ("username", True),
+        ("cognito:username", True),
+        ("preferred_username", True),
+        ("custom:employee-id", True),
+        ('user"name', False),  # would end the smoke test's JSON string early
+        ("user\\name", False),
+        ("user name", False),
+        ("", False),
+        ("x" * 65, False),
+    ],
+)
+def test_the_claim_parameter_takes_claim_names_that_keep_the_smoke_test_json_valid(claim: str, accepted: bool) -> None:
+    pattern = sam.sam_template()["Parameters"]["JwtUsernameClaim"]["AllowedPattern"]
+    assert bool(re.fullmatch(pattern, claim)) is accepted
