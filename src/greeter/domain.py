@@ -1,8 +1,9 @@
 """The greeter's rules, free of AWS and HTTP so they can be tested at any "today".
 
 Every rule of the contract (SPEC.md) that is not about transport lives here,
-once: who may be greeted, what counts as a date of birth, how many days are
-left, and what the greeting says.
+once: who may be greeted, what counts as a date of birth, which zones exist
+and what "today" is in one, how many days are left, who a token may act for,
+and what the greeting says.
 """
 
 from __future__ import annotations
@@ -155,10 +156,11 @@ def time_zone_names() -> frozenset[str]:
 def parse_time_zone(value: object) -> str:
     """Business rule: a time zone is a key of the shipped tz database, spelled exactly.
 
-    Membership in the package's list, not `ZoneInfo(value)`: that also opens
-    paths (`/usr/share/zoneinfo/UTC`), and matches case-insensitively on
-    case-insensitive file systems. So offsets, paths, padding, wrong case, the
-    empty string and non-strings are all refused here, in one place.
+    Membership in the package's list, not "whatever `ZoneInfo(value)` opens":
+    that also opens files of TZPATH that are no IANA name (`posixrules`,
+    `localtime`), and matches case-insensitively on case-insensitive file
+    systems. So offsets, paths, padding, wrong case, the empty string and
+    non-strings are all refused here, in one place.
     """
     if not isinstance(value, str) or value not in time_zone_names():
         raise InvalidTimeZoneError("timeZone must be an IANA time zone name, such as Europe/Madrid or UTC")
