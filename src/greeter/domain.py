@@ -169,8 +169,12 @@ def parse_time_zone(value: object) -> str:
 
 @cache
 def _zone(name: str) -> tzinfo:
-    """The zone's rules from the `tzdata` package itself (never TZPATH); UTC needs no file."""
-    if name == DEFAULT_TIME_ZONE:
+    """The zone's rules from the `tzdata` package itself (never TZPATH); UTC needs no file.
+
+    The name is checked here, where a file is opened, so nothing but a listed
+    zone reaches a path; cached, so that happens once per zone and process.
+    """
+    if parse_time_zone(name) == DEFAULT_TIME_ZONE:
         return UTC
     path = resources.files("tzdata.zoneinfo").joinpath(*name.split("/"))
     with path.open("rb") as rules:
@@ -183,7 +187,7 @@ def today_in(time_zone: str, now: datetime) -> date:
     The instant is converted by the zone's own rules, so daylight saving and
     odd offsets are the zone's business; dates, never offsets, are compared.
     """
-    return now.astimezone(_zone(parse_time_zone(time_zone))).date()
+    return now.astimezone(_zone(time_zone)).date()
 
 
 def birthday_in(year: int, born: date) -> date:

@@ -18,7 +18,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
-from greeter.domain import DEFAULT_TIME_ZONE, Birthday, DomainError, parse_time_zone
+from greeter.domain import DEFAULT_TIME_ZONE, Birthday, InvalidTimeZoneError, parse_time_zone
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -119,7 +119,7 @@ class DynamoDBBirthdayStore:
             raise StoreMisconfiguredError("DynamoDB GetItem returned an item without an ISO dateOfBirth") from None
         try:
             zone = parse_time_zone(item.get(self.TIME_ZONE, {"S": DEFAULT_TIME_ZONE}).get("S"))
-        except DomainError:
+        except InvalidTimeZoneError:
             raise StoreMisconfiguredError(
                 "DynamoDB GetItem returned an item whose timeZone tzdata does not know"
             ) from None
