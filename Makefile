@@ -1,4 +1,4 @@
-# Birthday greeter. `make run` and `make test` set everything up themselves.
+# Birthday greeter. `make run` and `make test` set everything up themselves; `make help` lists the rest.
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -20,10 +20,15 @@ REGION ?= eu-west-1
 HOST ?= 127.0.0.1
 PORT ?= 3000
 
+# `make help` prints every target with a `## ` description, under the `##@ ` group above it.
 .PHONY: help
-help: ## List the targets (in colour on a terminal only)
-	@if [ -t 1 ]; then on=$$'\033[36m'; off=$$'\033[0m'; else on=; off=; fi; \
-	awk -v on="$$on" -v off="$$off" 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %s%-20s%s %s\n", on, $$1, off, $$2}' $(MAKEFILE_LIST)
+help: ## List the targets by group (in colour on a terminal only)
+	@if [ -t 1 ]; then on=$$'\033[36m'; bold=$$'\033[1m'; off=$$'\033[0m'; else on=; bold=; off=; fi; \
+	awk -v on="$$on" -v bold="$$bold" -v off="$$off" 'BEGIN {FS = ":.*## "} \
+	  /^##@ / {printf "\n%s%s%s\n", bold, substr($$0, 5), off} \
+	  /^[a-zA-Z_-]+:.*## / {printf "  %s%-20s%s %s\n", on, $$1, off, $$2}' $(MAKEFILE_LIST)
+
+##@ Set up (make run and make test do this themselves)
 
 # $(call create-venv,DIR,REQUIREMENTS): a venv on the Python of .python-version (never
 # the machine default), from a hashed lock, installed with --require-hashes.
@@ -47,13 +52,19 @@ $(LOCAL_ON_PATH): $(STAMP)
 	@$(PY) -c 'import pathlib, sys, sysconfig; pathlib.Path(sysconfig.get_path("purelib"), "greeter-local.pth").write_text(sys.argv[1] + "\n")' "$(abspath local)"
 	@touch $@
 
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+$(CHECKOV_STAMP): requirements/checkov.txt .python-version
+	$(call create-venv,$(CHECKOV_VENV),requirements/checkov.txt)
+
 .PHONY: venv
 venv: $(STAMP) $(LOCAL_ON_PATH) ## Create or refresh .venv (Python from .python-version, pinned and hashed)
 
-.PHONY: lock
-lock: $(STAMP) ## Re-pin requirements/dev.txt (with hashes) from requirements/dev.in
-	$(BIN)/uv pip compile requirements/dev.in --python-version $(PYTHON_VERSION) --generate-hashes \
-	  --custom-compile-command "make lock" -o requirements/dev.txt
+.PHONY: sam-local-images
+sam-local-images: $(STAMP) ## Provision sam local's images once (AWS's when present or pullable, else stand-ins built here)
+	$(PY) -m samlocal images
+
+##@ Run
 
 # `make run` knobs. Only a FAKETIME given on make's command line is ours: the `faketime`
 # wrapper exports libfaketime's own FAKETIME, which make would otherwise take as this one.
@@ -80,6 +91,20 @@ token: $(STAMP) $(LOCAL_ON_PATH) ## A token for USER=alice from the development 
 	@$(if $(call from_command_line,USER),,echo "error: say whose token: make token USER=alice" >&2; exit 2;) \
 	$(PY) -m localapi.devissuer token '$(USER)' --port '$(DEV_ISSUER_PORT)' $(strip $(TOKEN_ARGS))
 
+# sam local: the real SAM CLI on a Docker engine (local/samlocal; no compose needed).
+EVENTS ?= events/put_birthday.json events/get_greeting.json
+SAM_LOCAL_ARGS = --region $(REGION) $(if $(PARAMETER_OVERRIDES),--parameter-overrides '$(PARAMETER_OVERRIDES)')
+
+.PHONY: sam-local
+sam-local: $(STAMP) ## sam local start-api at HOST:PORT (PARAMETER_OVERRIDES="Name=value ..."); Ctrl-C removes its containers
+	@exec $(PY) -m samlocal serve --host $(HOST) --port $(PORT) $(SAM_LOCAL_ARGS)
+
+.PHONY: sam-invoke
+sam-invoke: $(STAMP) ## sam local invoke each file of EVENTS="events/a.json ..." in order, against one fresh table
+	$(PY) -m samlocal invoke $(SAM_LOCAL_ARGS) $(EVENTS)
+
+##@ Test
+
 .PHONY: test
 test: $(STAMP) $(LOCAL_ON_PATH) lint typecheck cfn-lint sam-validate checkov pytest ## Every check: ruff, mypy, cfn-lint (+serverless rules), sam validate, checkov, pytest
 
@@ -87,11 +112,6 @@ test: $(STAMP) $(LOCAL_ON_PATH) lint typecheck cfn-lint sam-validate checkov pyt
 lint: $(STAMP) ## ruff (lint and format check)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-
-.PHONY: format
-format: $(STAMP) ## Apply ruff's fixes and formatting
-	$(BIN)/ruff check --fix .
-	$(BIN)/ruff format .
 
 .PHONY: typecheck
 typecheck: $(STAMP) ## mypy (strict): deployed code and local API, hooks, deploy tooling, load tests, bench (each its own package root)
@@ -110,50 +130,27 @@ cfn-lint: $(STAMP) ## cfn-lint: template.yaml with the awslabs serverless rules 
 sam-validate: $(STAMP) ## sam validate --lint (offline, no credentials)
 	$(BIN)/sam validate --lint --region $(REGION) --template-file template.yaml
 
+.PHONY: validate
+validate: cfn-lint sam-validate ## cfn-lint with the awslabs serverless rules, then sam validate --lint
+
+.PHONY: checkov
+checkov: $(CHECKOV_STAMP) ## checkov on template.yaml and pipeline.yaml (own venv); each skip lives on its resource, with its reason
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation --file template.yaml --file pipeline.yaml
+
 .PHONY: pytest
-pytest: $(STAMP) $(LOCAL_ON_PATH) ## The test suite (unit, handler, template, integration over HTTP)
+pytest: $(STAMP) $(LOCAL_ON_PATH) ## The test suite alone; PYTEST_ARGS=tests/<folder> for one folder (tests/README.md)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-.PHONY: build
-build: $(STAMP) ## sam build (python3.13, arm64), then trim what the runtime ships and precompile (local/lambda_package.py)
-	$(BIN)/sam build --template-file template.yaml
-	$(PY) -m lambda_package $$(ls -d .aws-sam/build/*/)
+.PHONY: hardening
+hardening: $(STAMP) $(LOCAL_ON_PATH) ## Only the hardening tests (tests/hardening): contract, faults, privacy, supply chain, properties, soak
+	$(BIN)/pytest tests/hardening
 
-# --- sam local: the real SAM CLI on a Docker engine (local/samlocal; no compose needed) ---
-EVENTS ?= events/put_birthday.json events/get_greeting.json
-SAM_LOCAL_ARGS = --region $(REGION) $(if $(PARAMETER_OVERRIDES),--parameter-overrides '$(PARAMETER_OVERRIDES)')
+.PHONY: bench
+bench: $(STAMP) ## Performance budget, as ratios to floors of the same run: cold start, warm CPU, local API req/s; reports/bench.md
+	PYTHONPATH="$(PYTHONPATH):$(CURDIR)" $(PY) -m bench
 
-.PHONY: sam-local-images
-sam-local-images: $(STAMP) ## Provision sam local's images once (AWS's when present or pullable, else stand-ins built here)
-	$(PY) -m samlocal images
+##@ Deploy
 
-.PHONY: lock-images
-lock-images: $(STAMP) ## Re-pin the stand-in images' requirements (hashed; moto at dev.txt's version)
-	$(BIN)/uv pip compile local/images/lambda-python/requirements.in --universal --python-version $(PYTHON_VERSION) \
-	  --generate-hashes --custom-compile-command "make lock-images" -o local/images/lambda-python/requirements.txt
-	$(BIN)/uv pip compile local/images/dynamodb-moto/requirements.in --universal --python-version $(PYTHON_VERSION) \
-	  --generate-hashes -c requirements/dev.txt --custom-compile-command "make lock-images" \
-	  -o local/images/dynamodb-moto/requirements.txt
-
-.PHONY: sam-local
-sam-local: $(STAMP) ## sam local start-api at HOST:PORT (PARAMETER_OVERRIDES="Name=value ..."); Ctrl-C removes its containers
-	@exec $(PY) -m samlocal serve --host $(HOST) --port $(PORT) $(SAM_LOCAL_ARGS)
-
-.PHONY: sam-local-timings
-sam-local-timings: $(STAMP) ## Start-up, cold and warm request times of make sam-local next to make run (the floor)
-	$(PY) -m samlocal timings
-
-.PHONY: sam-invoke
-sam-invoke: $(STAMP) ## sam local invoke each file of EVENTS="events/a.json ..." in order, against one fresh table
-	$(PY) -m samlocal invoke $(SAM_LOCAL_ARGS) $(EVENTS)
-
-.PHONY: clean
-clean: ## Remove build output, caches and reports (keeps .venv)
-	rm -rf .aws-sam reports .pytest_cache .mypy_cache .ruff_cache .hypothesis
-
-# --- deployment: validate, checkov, deploy ---
-CHECKOV_VENV := .venv-checkov
-CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 # dev is samconfig.toml's `default` environment, and the only one `make deploy` deploys:
 # staging and prod belong to the pipeline (docs/deployment.md, "Who deploys what").
 ENV ?= dev
@@ -168,20 +165,10 @@ endif
 APPLICATION_NAME ?= birthday-greeter
 TEMPLATE_CONFIGURATION_DIR ?= deploy
 
-.PHONY: validate
-validate: cfn-lint sam-validate ## cfn-lint with the awslabs serverless rules, then sam validate --lint
-
-$(CHECKOV_STAMP): requirements/checkov.txt .python-version
-	$(call create-venv,$(CHECKOV_VENV),requirements/checkov.txt)
-
-.PHONY: lock-checkov
-lock-checkov: $(STAMP) ## Re-pin requirements/checkov.txt (with hashes) from requirements/checkov.in
-	$(BIN)/uv pip compile requirements/checkov.in --python-version $(PYTHON_VERSION) --generate-hashes \
-	  --custom-compile-command "make lock-checkov" -o requirements/checkov.txt
-
-.PHONY: checkov
-checkov: $(CHECKOV_STAMP) ## checkov on template.yaml and pipeline.yaml (own venv); each skip lives on its resource, with its reason
-	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation --file template.yaml --file pipeline.yaml
+.PHONY: build
+build: $(STAMP) ## sam build (python3.13, arm64), then trim what the runtime ships and precompile (local/lambda_package.py)
+	$(BIN)/sam build --template-file template.yaml
+	$(PY) -m lambda_package $$(ls -d .aws-sam/build/*/)
 
 .PHONY: deploy
 deploy: build ## sam deploy --config-env default: dev, with your AWS credentials (staging and prod: the pipeline)
@@ -191,7 +178,8 @@ deploy: build ## sam deploy --config-env default: dev, with your AWS credentials
 template-configuration: $(STAMP) ## deploy/staging.json, deploy/prod.json from samconfig.toml (APPLICATION_NAME: pipeline.yaml's)
 	$(PY) -m deploy.template_configuration --application-name '$(APPLICATION_NAME)' --output-dir '$(TEMPLATE_CONFIGURATION_DIR)'
 
-# --- load testing ---
+##@ Load
+
 # HOST is also `make run`'s listen address: a URL (with ://) is taken as the target as is;
 # otherwise the target is the local API `make run` serves, http://$(HOST):$(PORT).
 LOAD_HOST = $(if $(findstring ://,$(HOST)),$(HOST),$(if $(STACK),,http://$(HOST):$(PORT)))
@@ -214,12 +202,22 @@ loadtest: $(STAMP) ## Headless locust: HOST=url|STACK=name USERS=10 SPAWN_RATE=1
 check-deployment: $(STAMP) ## RATE=5 req/s for DURATION=60s at HOST=url|STACK=name [TOKENS JWT=dev]; report, plot, fails below 100 %
 	$(dev-tokens) $(PY) -m loadtest check $(LOAD_ARGS) $(if $(RATE),--rate '$(RATE)')
 
-# --- hardening ---
-.PHONY: lock-src
-lock-src: lock ## Re-pin src/requirements.txt (hashed, arm64) to the versions dev.txt tests
+##@ Maintain
+
+.PHONY: lock
+lock: $(STAMP) ## Re-pin every lock (hashed): dev.txt, then the functions' and the images' at its versions, then checkov's
+	$(BIN)/uv pip compile requirements/dev.in --python-version $(PYTHON_VERSION) --generate-hashes \
+	  --custom-compile-command "make lock" -o requirements/dev.txt
 	$(BIN)/uv pip compile src/requirements.in --python-version $(PYTHON_VERSION) \
 	  --python-platform aarch64-manylinux2014 --generate-hashes -c requirements/dev.txt \
-	  --no-annotate --custom-compile-command "make lock-src" -o src/requirements.txt
+	  --no-annotate --custom-compile-command "make lock" -o src/requirements.txt
+	$(BIN)/uv pip compile local/images/lambda-python/requirements.in --universal --python-version $(PYTHON_VERSION) \
+	  --generate-hashes --custom-compile-command "make lock" -o local/images/lambda-python/requirements.txt
+	$(BIN)/uv pip compile local/images/dynamodb-moto/requirements.in --universal --python-version $(PYTHON_VERSION) \
+	  --generate-hashes -c requirements/dev.txt --custom-compile-command "make lock" \
+	  -o local/images/dynamodb-moto/requirements.txt
+	$(BIN)/uv pip compile requirements/checkov.in --python-version $(PYTHON_VERSION) --generate-hashes \
+	  --custom-compile-command "make lock" -o requirements/checkov.txt
 
 .PHONY: verify-src-wheels
 verify-src-wheels: $(STAMP) ## Check the arm64 wheels on PyPI match src/requirements.txt's hashes (needs PyPI)
@@ -227,11 +225,15 @@ verify-src-wheels: $(STAMP) ## Check the arm64 wheels on PyPI match src/requirem
 	$(PY) -m pip download -q --require-hashes --only-binary=:all: --no-deps --platform manylinux2014_aarch64 \
 	  --python-version $(PYTHON_VERSION) --implementation cp -r src/requirements.txt -d .aws-sam/wheels
 
-.PHONY: hardening
-hardening: $(STAMP) ## Only the hardening tests: contract, faults, privacy, supply chain, properties, soak
-	$(BIN)/pytest tests/contract tests/faults tests/security tests/soak tests/handlers/test_handler_properties.py
+.PHONY: sam-local-timings
+sam-local-timings: $(STAMP) ## Start-up, cold and warm request times of make sam-local next to make run (the floor)
+	$(PY) -m samlocal timings
 
-# --- performance budget ---
-.PHONY: bench
-bench: $(STAMP) ## Performance budget, as ratios to floors of the same run: cold start, warm CPU, local API req/s; reports/bench.md
-	PYTHONPATH="$(PYTHONPATH):$(CURDIR)" $(PY) -m bench
+.PHONY: format
+format: $(STAMP) ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+.PHONY: clean
+clean: ## Remove build output, caches and reports (keeps .venv)
+	rm -rf .aws-sam reports .pytest_cache .mypy_cache .ruff_cache .hypothesis

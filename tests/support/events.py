@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
-EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
+from tests.support.paths import EVENTS_DIR
 
 
 def load_event(name: str) -> dict[str, Any]:

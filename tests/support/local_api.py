@@ -19,7 +19,8 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.paths import ROOT
+
 _LISTENING = re.compile(r"Local API listening on (http://\S+)")
 WAIT_SECONDS = 60
 """The most a test waits for a line it expects; reached only when the line never comes."""

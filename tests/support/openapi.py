@@ -13,7 +13,9 @@ from typing import Any
 import jsonschema
 import yaml
 
-SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"
+from tests.support.paths import ROOT
+
+SPEC_PATH = ROOT / "openapi.yaml"
 RESOURCE = "/hello/{username}"
 
 

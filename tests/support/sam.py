@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -19,7 +18,8 @@ from samcli.yamlhelper import yaml_parse
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.paths import ROOT
+
 TEMPLATE_PATH = ROOT / "template.yaml"
 ARTIFACT_BUCKET = "greeter-artifacts"
 LOG_DELIVERY_ACTIONS = frozenset(

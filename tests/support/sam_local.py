@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from samlocal.images import EngineUnavailableError, Images, ProvisioningError, engine, resolve
-from tests.support.local_api import ROOT
+from tests.support.paths import ROOT
 
 _LISTENING = re.compile(r"SAM local API listening on (http://\S+)")
 _NETWORK = re.compile(r"Docker network (\S+);")

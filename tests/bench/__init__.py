@@ -1,1 +1,0 @@
-"""The bench's own pure parts: arithmetic, report formatting, package trimming. Nothing is timed."""
