@@ -70,7 +70,7 @@ def measure(url: str, warm_requests: int) -> dict[str, float]:
         "first GET ms": first_get,
         "warm GET p50 ms": statistics.median(warm),
         "warm GET p90 ms": warm[int(0.9 * (len(warm) - 1))],
-        # SAM waits up to 1 s for the function's REPORT log line and often misses it (README).
+        # SAM waits up to 1 s for the function's REPORT log line and often misses it (docs/local-development.md).
         "warm GETs >= 1 s": float(sum(1 for took in warm if took >= 1000)),
     }
 

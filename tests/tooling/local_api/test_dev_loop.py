@@ -152,7 +152,7 @@ def test_a_bad_parameter_override_is_a_clear_error(overrides: str, message: str)
 
 
 def test_python_m_localapi_works_from_the_venv_without_pythonpath(tmp_path: Path) -> None:
-    """As the README says: after `source .venv/bin/activate`, from any directory."""
+    """As the README and docs/local-development.md say: after `source .venv/bin/activate`, from any directory."""
     done = run_local_api("--help", cwd=tmp_path, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
     assert done.returncode == 0, done.stderr
     assert "--parameter-overrides" in done.stdout

@@ -2,7 +2,7 @@
 
 SAM CLI emulates an HTTP API's CORS from the CorsConfiguration that `make
 sam-local` writes resolved. Where its answer is not API Gateway's (and so not
-`make run`'s), the test says so by name; README.md lists the same differences.
+`make run`'s), the test says so by name; docs/local-development.md lists the same differences.
 """
 
 from __future__ import annotations

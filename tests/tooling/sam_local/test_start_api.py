@@ -3,7 +3,7 @@
 Every request goes to both: `sam local` (functions in containers, the
 DynamoDB container) and the local API of `make run`. Where SAM's emulation
 differs from API Gateway and the project cannot change it, a test below says
-so by name; README.md lists the same differences.
+so by name; docs/local-development.md lists the same differences.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import pytest
 import requests
 
 from greeter.domain import today_in
+from loadtest.oracle import days_until_by_stepping
 from tests.support.local_api import LocalApiProcess
-from tests.support.oracle import days_until_by_stepping
 from tests.support.sam_local import SamLocalProcess
 
 # A bound for a hung request only; the first one to each function is a cold start.
