@@ -1,8 +1,8 @@
 """What the simulated people send and what a right answer looks like, without locust.
 
-The expected greeting is worked out here independently of greeter.domain (by stepping
-one day at a time), so a load test catches a wrong answer and not only an error status:
-a record mixed up between users under load shows up as a wrong number of days.
+Every answer is checked against loadtest.oracle (worked out without greeter.domain, by
+stepping one day at a time), so a load test catches a wrong answer and not only an error
+status: a record mixed up between users under load shows up as a wrong number of days.
 """
 
 from __future__ import annotations
@@ -10,19 +10,15 @@ from __future__ import annotations
 import calendar
 import json
 import random
-import re
 import string
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from loadtest.oracle import GREETING, USERNAME, expected_messages
+
 OLDEST_YEAR = 1930
 LEAP_DAY_SHARE = 0.02
 """29 February is 1 day in 1461; it is drawn this often so that short runs exercise it."""
-
-_USERNAME = re.compile(r"[A-Za-z]{1,64}")
-_GREETING = re.compile(
-    r"Hello, (?P<name>[A-Za-z]{1,64})! (?:Your birthday is in (?P<days>[1-9][0-9]*) day\(s\)|Happy birthday!)"
-)
 
 
 class Schedule:
@@ -53,37 +49,12 @@ class WrongAnswerError(Exception):
     """A response the contract does not allow; the text is stable so locust groups the failures."""
 
 
-def days_until_birthday(born: date, today: date) -> int:
-    """Days from `today` to the next celebration: stepped day by day, 29 Feb falling on 1 Mar in common years."""
-    day = today
-    while not _celebrates_on(born, day):
-        day += timedelta(days=1)
-    return (day - today).days
-
-
-def _celebrates_on(born: date, day: date) -> bool:
-    if (born.month, born.day) == (2, 29) and not calendar.isleap(day.year):
-        return (day.month, day.day) == (3, 1)
-    return (day.month, day.day) == (born.month, born.day)
-
-
-def expected_messages(name: str, born: date, todays: set[date]) -> set[str]:
-    """Every right greeting for `name`; more than one "today" covers a run that crosses UTC midnight."""
-    messages = set()
-    for today in todays:
-        days = days_until_birthday(born, today)
-        messages.add(
-            f"Hello, {name}! Happy birthday!" if days == 0 else f"Hello, {name}! Your birthday is in {days} day(s)"
-        )
-    return messages
-
-
 def check_greeting(body: object, name: str, born: date, todays: set[date]) -> None:
     """Raises WrongAnswerError unless `body` is exactly `{"message": <the right greeting for name>}`."""
     if not isinstance(body, dict) or set(body) != {"message"} or not isinstance(body["message"], str):
         raise WrongAnswerError('body is not exactly {"message": "..."}')
     message = body["message"]
-    shape = _GREETING.fullmatch(message)
+    shape = GREETING.fullmatch(message)
     if shape is None:
         raise WrongAnswerError("message does not have the greeting's shape")
     if shape["name"] != name:
@@ -102,7 +73,7 @@ def read_tokens(path: str) -> dict[str, str]:
     if not isinstance(document, dict) or not document:
         raise ValueError(f"{path}: expected a JSON object of username -> token, with at least one user")
     for name, token in document.items():
-        if not _USERNAME.fullmatch(name) or not isinstance(token, str) or not token:
+        if not USERNAME.fullmatch(name) or not isinstance(token, str) or not token:
             raise ValueError(f"{path}: {name!r} is not a username (1 to 64 ASCII letters) with a token")
     return document
 

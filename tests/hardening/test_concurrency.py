@@ -19,9 +19,9 @@ import boto3
 import pytest
 import requests
 
+from loadtest.oracle import days_until_by_stepping
 from localapi.store import LOCAL_CREDENTIALS
 from tests.support.local_api import LocalApiProcess
-from tests.support.oracle import days_until_by_stepping
 
 pytestmark = pytest.mark.soak
 

@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 
 from greeter.domain import time_zone_names
 from greeter.handlers import get_greeting, put_birthday
+from loadtest.oracle import days_until_by_stepping
 from tests.support.events import for_user, load_event, with_body
 from tests.support.memory_store import MemoryStore
-from tests.support.oracle import days_until_by_stepping
 
 ASCII_LETTERS = re.compile(r"[A-Za-z]{1,64}")
 NAMES = st.from_regex(ASCII_LETTERS, fullmatch=True)

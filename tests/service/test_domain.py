@@ -23,7 +23,7 @@ from greeter.domain import (
     user_key,
     validate_username,
 )
-from tests.support.oracle import days_until_by_stepping
+from loadtest.oracle import days_until_by_stepping
 
 TODAY = date(2024, 6, 15)
 

@@ -30,8 +30,8 @@ from greeter.domain import (
     today_in,
 )
 from greeter.service import greet, save_birthday
+from loadtest.oracle import days_until_by_stepping
 from tests.support.memory_store import MemoryStore
-from tests.support.oracle import days_until_by_stepping
 from tests.support.time_zones import REFUSED_ZONES, ZONE_MESSAGE
 
 ZONES = [

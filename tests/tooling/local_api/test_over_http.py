@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import requests
 
+from loadtest.oracle import days_until_by_stepping
 from tests.support.local_api import LocalApiProcess
-from tests.support.oracle import days_until_by_stepping
 
 pytestmark = pytest.mark.integration
 TIMEOUT = 10

@@ -14,10 +14,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from greeter.domain import today_in
+from loadtest.oracle import days_until_by_stepping
 from localapi.template import SamTemplate
 from samlocal.images import Images
 from samlocal.stack import LocalStack, function_for, invoke
-from tests.support.oracle import days_until_by_stepping
 from tests.support.paths import EVENTS_DIR
 
 BORN = date(1990, 5, 10)  # the date in events/put_birthday.json, put_birthday_base64.json, put_birthday_time_zone.json
