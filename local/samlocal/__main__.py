@@ -64,9 +64,7 @@ def serve(args: argparse.Namespace) -> int:
         api = SamApi(stack, args.host, port, sys.stdout)
         url = api.start()
         _print(f"SAM local API listening on {url} ({images.summary})")
-        _print(
-            f"  Docker network {stack.name}; DynamoDB at {stack.dynamodb_url} (table from local/dynamodb/table.json)"
-        )
+        _print(f"  Docker network {stack.name}; DynamoDB at {stack.dynamodb_url} (table from template.yaml)")
         _print("  Ctrl-C or SIGTERM stops it and removes its containers and network.")
         if warning:
             _print(warning)

@@ -4,7 +4,7 @@ Each run gets a network of its own (`greeter-local-<run>`), so runs side by
 side (a developer's `make sam-local` and the tests) never share a table. The
 DynamoDB container answers on that network as `dynamodb-local`, the host name
 local/env.json gives the functions, and is published on 127.0.0.1 only, for
-creating the table from local/dynamodb/table.json. SAM's own function
+creating the table from template.yaml's own key schema. SAM's own function
 containers join the network (`--docker-network`); whatever is on it when the
 run ends is removed with it.
 
@@ -47,7 +47,6 @@ from localapi.template import PROJECT_ROOT, TEMPLATE_PATH, SamTemplate, Template
 from samlocal.images import ARCHITECTURE, DYNAMODB_PORT, LABEL, WORK_DIR, Images
 
 ENV_VARS_PATH = PROJECT_ROOT / "local" / "env.json"
-TABLE_PATH = PROJECT_ROOT / "local" / "dynamodb" / "table.json"
 SAM = Path(sys.executable).parent / "sam"  # the venv's SAM CLI (requirements/dev.txt)
 READY_ATTEMPTS = 240  # DynamoDB readiness: at most 240 polls, 0.5 s apart
 START_TIMEOUT_SECONDS = 600  # only a hung SAM gets there: it usually listens in seconds
@@ -218,7 +217,7 @@ class LocalStack:
         return removed
 
     def _create_table(self, container: Any) -> None:
-        """Waits for the store to answer (bounded), then creates the table from local/dynamodb/table.json."""
+        """Waits for the store to answer (bounded), then creates the table as template.yaml declares it."""
         dynamodb = boto3.client(
             "dynamodb",
             endpoint_url=self.dynamodb_url,
@@ -239,7 +238,7 @@ class LocalStack:
                 time.sleep(0.5)
         else:
             raise StartError(f"{self.images.dynamodb} did not answer at {self.dynamodb_url}")
-        table = json.loads(TABLE_PATH.read_text())
+        table = read_template(self.parameter_overrides).create_table_request()
         dynamodb.create_table(**table)
         dynamodb.get_waiter("table_exists").wait(
             TableName=table["TableName"], WaiterConfig={"Delay": 1, "MaxAttempts": 30}

@@ -45,10 +45,6 @@ def test_table_is_on_demand_with_username_key(template: SamTemplate) -> None:
     assert props["KeySchema"] == [{"AttributeName": "username", "KeyType": "HASH"}]
 
 
-def test_sam_local_table_file_matches_the_template(template: SamTemplate) -> None:
-    assert json.loads((ROOT / "local/dynamodb/table.json").read_text()) == template.create_table_request()
-
-
 def test_sam_local_env_vars_only_name_declared_variables(template: SamTemplate) -> None:
     """`sam local --env-vars` ignores variables the template does not declare."""
     env_vars = json.loads((ROOT / "local/env.json").read_text())
