@@ -24,12 +24,15 @@ DEFAULT_TIME_ZONE = "UTC"
 """The zone of a user who named none, and of every item stored before zones existed."""
 _NOT_A_PLACE = frozenset({"Factory"})
 
-_USERNAME = re.compile(r"[A-Za-z]{1,64}")
+USERNAME = re.compile(r"[A-Za-z]{1,64}")
+"""Business rule: a username is 1 to 64 ASCII letters. Mirrored in openapi.yaml and loadtest/oracle.py
+(tests/service/test_mirrored_values.py keeps them equal)."""
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _SMOKE_TEST_RUN = re.compile(r"[!-~]{1,512}")  # printable ASCII: a Step Functions execution ARN
 
 SMOKE_TEST_KEY_PREFIX = "smoke-test#"
-"""Starts every smoke-test run's key; `-` and `#` are not letters, so no username's key does."""
+"""Starts every smoke-test run's key; `-` and `#` are not letters, so no username's key does.
+Mirrored in template.yaml's SmokeTest mapping (tests/service/test_mirrored_values.py)."""
 
 
 class DomainError(Exception):
@@ -79,7 +82,7 @@ def validate_username(username: str) -> str:
     `fullmatch`, not `match` with `$`, which would accept a trailing newline.
     Returns the username unchanged, as spelled by the caller.
     """
-    if not _USERNAME.fullmatch(username):
+    if not USERNAME.fullmatch(username):
         raise InvalidUsernameError("username must be 1 to 64 ASCII letters (A-Z, a-z)")
     return username
 
@@ -206,7 +209,11 @@ def days_until_birthday(born: date, today: date) -> int:
 
 
 def greeting(username: str, days_left: int) -> str:
-    """The exact greeting text of the contract, echoing the caller's spelling."""
+    """The exact greeting text of the contract, echoing the caller's spelling.
+
+    Mirrored in statemachines/smoke_test.asl.json, openapi.yaml and loadtest/oracle.py
+    (tests/service/test_mirrored_values.py keeps them equal).
+    """
     if days_left == 0:
         return f"Hello, {username}! Happy birthday!"
     return f"Hello, {username}! Your birthday is in {days_left} day(s)"

@@ -33,6 +33,8 @@ from greeter.domain import (
 )
 from greeter.store import StoreMisconfiguredError, StoreUnavailableError
 
+# Mirrored in openapi.yaml (4096, the Allow header) and template.yaml's CorsConfiguration
+# (AllowMethods): tests/service/test_mirrored_values.py keeps them equal.
 MAX_BODY_BYTES = 4096
 ALLOWED_METHODS = "GET, PUT"
 RETRY_AFTER_SECONDS = "1"
