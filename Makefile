@@ -57,6 +57,12 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 $(CHECKOV_STAMP): requirements/checkov.txt .python-version
 	$(call create-venv,$(CHECKOV_VENV),requirements/checkov.txt)
 
+# The end-to-end suite's own small venv: pytest, requests, boto3, tzdata (requirements/e2e.in).
+E2E_VENV := .venv-e2e
+E2E_STAMP := $(E2E_VENV)/.installed
+$(E2E_STAMP): requirements/e2e.txt .python-version
+	$(call create-venv,$(E2E_VENV),requirements/e2e.txt)
+
 .PHONY: venv
 venv: $(STAMP) $(LOCAL_ON_PATH) ## Create or refresh .venv (Python from .python-version, pinned and hashed)
 
@@ -141,6 +147,22 @@ checkov: $(CHECKOV_STAMP) ## checkov on template.yaml and pipeline.yaml (own ven
 pytest: $(STAMP) $(LOCAL_ON_PATH) ## The test suite alone; PYTEST_ARGS=tests/<folder> for one folder (tests/README.md)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# The end-to-end suite, black box over HTTP, against HOST (a URL; otherwise make run's
+# http://$(HOST):$(PORT)) or STACK's ApiUrl. It runs in its own venv with only the repository
+# root on its path and its own pytest configuration, so it cannot import src/, local/ or
+# tests/conftest.py: it knows the API from SPEC.md, not from the code. Only variables given
+# to make are passed on (tests/e2e/conftest.py reads them).
+E2E_HOST = $(if $(findstring ://,$(HOST)),$(HOST),$(if $(STACK),,http://$(HOST):$(PORT)))
+E2E_ENV = E2E_BASE_URL='$(E2E_HOST)' E2E_STACK='$(STACK)' \
+  E2E_REGION='$(if $(filter command line,$(origin REGION)),$(REGION))' E2E_READ_ONLY='$(READ_ONLY)' \
+  E2E_CORS_ORIGINS='$(CORS_ORIGINS)' E2E_JWT='$(JWT)' E2E_PROTECT_GET='$(PROTECT_GET)' \
+  E2E_TOKENS='$(if $(TOKENS),$(TOKENS),$(if $(filter dev,$(JWT)),$(DEV_TOKENS)))' E2E_TARGET='$(TARGET)'
+
+.PHONY: e2e
+e2e: $(E2E_STAMP) $(if $(filter dev,$(JWT)),$(STAMP)) ## End-to-end suite over HTTP: HOST=url|STACK=name [REGION READ_ONLY=1 CORS_ORIGINS JWT=on|dev PROTECT_GET=1 TOKENS TARGET]
+	$(dev-tokens) env -u PYTHONPATH $(E2E_ENV) PYTHONPATH='$(CURDIR)' $(E2E_VENV)/bin/pytest -c tests/e2e/pytest.ini \
+	  --rootdir tests/e2e --confcutdir tests/e2e tests/e2e $(E2E_PYTEST_ARGS)
+
 .PHONY: hardening
 hardening: $(STAMP) $(LOCAL_ON_PATH) ## Only the hardening tests (tests/hardening): contract, faults, privacy, supply chain, properties, soak
 	$(BIN)/pytest tests/hardening
@@ -205,7 +227,7 @@ check-deployment: $(STAMP) ## RATE=5 req/s for DURATION=60s at HOST=url|STACK=na
 ##@ Maintain
 
 .PHONY: lock
-lock: $(STAMP) ## Re-pin every lock (hashed): dev.txt, then the functions' and the images' at its versions, then checkov's
+lock: $(STAMP) ## Re-pin every lock (hashed): dev.txt, then the functions', the images' and the e2e suite's at its versions, then checkov's
 	$(BIN)/uv pip compile requirements/dev.in --python-version $(PYTHON_VERSION) --generate-hashes \
 	  --custom-compile-command "make lock" -o requirements/dev.txt
 	$(BIN)/uv pip compile src/requirements.in --python-version $(PYTHON_VERSION) \
@@ -216,6 +238,8 @@ lock: $(STAMP) ## Re-pin every lock (hashed): dev.txt, then the functions' and t
 	$(BIN)/uv pip compile local/images/dynamodb-moto/requirements.in --universal --python-version $(PYTHON_VERSION) \
 	  --generate-hashes -c requirements/dev.txt --custom-compile-command "make lock" \
 	  -o local/images/dynamodb-moto/requirements.txt
+	$(BIN)/uv pip compile requirements/e2e.in --python-version $(PYTHON_VERSION) --generate-hashes \
+	  -c requirements/dev.txt --custom-compile-command "make lock" -o requirements/e2e.txt
 	$(BIN)/uv pip compile requirements/checkov.in --python-version $(PYTHON_VERSION) --generate-hashes \
 	  --custom-compile-command "make lock" -o requirements/checkov.txt
 

@@ -112,15 +112,19 @@ def _pins(path: Path) -> dict[str, tuple[str, int]]:
     return pins
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "requirements/dev.txt",
-        "src/requirements.txt",
-        "local/images/lambda-python/requirements.txt",
-        "local/images/dynamodb-moto/requirements.txt",
-    ],
+LOCKS = sorted(
+    str(path.relative_to(ROOT).with_suffix(".txt"))
+    for path in ROOT.rglob("*.in")
+    if not any(part.startswith(".") for part in path.relative_to(ROOT).parts)
 )
+"""Every lock `make lock` writes: one for each .in file of the repository."""
+
+
+def test_every_lock_is_found() -> None:
+    assert {"requirements/dev.txt", "src/requirements.txt", "requirements/e2e.txt"} <= set(LOCKS)
+
+
+@pytest.mark.parametrize("name", LOCKS)
 def test_requirements_are_pinned_with_hashes(name: str) -> None:
     pins = _pins(ROOT / name)
     assert pins
@@ -133,6 +137,12 @@ def test_the_deployed_versions_are_the_tested_versions() -> None:
     assert {name: version for name, (version, _) in deployed.items()} == {name: tested[name][0] for name in deployed}
     assert "aws-lambda-powertools" in deployed
     assert "boto3" not in deployed  # the runtime provides it
+
+
+def test_the_end_to_end_suite_runs_the_tested_versions() -> None:
+    suite = _pins(ROOT / "requirements" / "e2e.txt")
+    tested = _pins(ROOT / "requirements" / "dev.txt")
+    assert {name: version for name, (version, _) in suite.items()} == {name: tested[name][0] for name in suite}
 
 
 def test_the_dynamodb_stand_in_runs_the_tested_moto() -> None:
