@@ -427,9 +427,10 @@ def test_a_hook_reports_only_to_its_own_deployment_group(function: str, hook: st
 
 @pytest.mark.parametrize(("config_env", "protected"), [("default", "false"), ("staging", "false"), ("prod", "true")])
 def test_the_table_keeps_its_data(config_env: str, protected: str) -> None:
+    """Kept on delete and on replacement; only a failed first create removes it, so a retry starts clean."""
     table = resources(config_env)["BirthdaysTable"]
     properties = table["Properties"]
-    assert (table["DeletionPolicy"], table["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    assert (table["DeletionPolicy"], table["UpdateReplacePolicy"]) == ("RetainExceptOnCreate", "Retain")
     assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert properties["SSESpecification"] == {"SSEEnabled": True}
     assert properties["DeletionProtectionEnabled"] == {"Ref": "TableDeletionProtection"}
