@@ -192,9 +192,18 @@ build: $(STAMP) ## sam build (python3.13, arm64), then trim what the runtime shi
 	$(BIN)/sam build --template-file template.yaml
 	$(PY) -m lambda_package $$(ls -d .aws-sam/build/*/)
 
+.PHONY: preflight
+preflight: $(STAMP) ## Before a deploy of ENV=dev|staging|prod: stack name, alarm recipients, the account's concurrency quota
+	$(PY) -m deploy.preflight --environment $(ENV)
+
+# dev's stack, as samconfig.toml's [default] names it: where `make deploy` sends the end-to-end suite.
+DEV_STACK = $$($(PY) -c 'from deploy.template_configuration import samconfig_settings as s; print(s("default").stack_name)')
+
 .PHONY: deploy
-deploy: build ## sam deploy --config-env default: dev, with your AWS credentials (staging and prod: the pipeline)
+deploy: build ## dev, with your AWS credentials: preflight, sam deploy --config-env default, then make e2e on the stack
+	$(PY) -m deploy.preflight --environment dev
 	$(BIN)/sam deploy --config-env $(SAM_CONFIG_ENV)
+	$(MAKE) e2e STACK="$(DEV_STACK)"
 
 .PHONY: template-configuration
 template-configuration: $(STAMP) ## deploy/staging.json, deploy/prod.json from samconfig.toml (APPLICATION_NAME: pipeline.yaml's)
