@@ -205,6 +205,22 @@ deploy: build ## dev, with your AWS credentials: preflight, sam deploy --config-
 	$(BIN)/sam deploy --config-env $(SAM_CONFIG_ENV)
 	$(MAKE) e2e STACK="$(DEV_STACK)"
 
+# The pipeline stack, which an operator deploys once (docs/pipeline.md). sam deploy uploads the
+# template to S3 first (--resolve-s3: SAM's own bucket), so CloudFormation's 1 MB TemplateURL limit
+# applies, not the 51,200 bytes of an inline TemplateBody; --config-env pipeline names no section
+# of samconfig.toml, so none of the application's settings reach this stack.
+PIPELINE_PARAMETERS = ConnectionArn='$(CONNECTION_ARN)' FullRepositoryId='$(REPOSITORY)' \
+  ApplicationName='$(APPLICATION_NAME)' $(if $(BRANCH),BranchName='$(BRANCH)') \
+  $(if $(REQUIRE_MANUAL_APPROVAL),RequireManualApproval='$(REQUIRE_MANUAL_APPROVAL)') \
+  $(if $(HOSTED_ZONE_ID),HostedZoneId='$(HOSTED_ZONE_ID)')
+
+.PHONY: pipeline
+pipeline: $(STAMP) ## Deploy pipeline.yaml once: CONNECTION_ARN=.. REPOSITORY=owner/name [BRANCH APPLICATION_NAME REQUIRE_MANUAL_APPROVAL HOSTED_ZONE_ID]
+	@$(if $(and $(CONNECTION_ARN),$(REPOSITORY)),,echo "error: make pipeline CONNECTION_ARN=<arn> REPOSITORY=<owner>/<name> (docs/pipeline.md)" >&2; exit 2;)
+	$(BIN)/sam deploy --config-env pipeline --template-file pipeline.yaml --stack-name '$(APPLICATION_NAME)-pipeline' \
+	  --resolve-s3 --capabilities CAPABILITY_NAMED_IAM --no-fail-on-empty-changeset \
+	  --parameter-overrides $(strip $(PIPELINE_PARAMETERS))
+
 .PHONY: template-configuration
 template-configuration: $(STAMP) ## deploy/staging.json, deploy/prod.json from samconfig.toml (APPLICATION_NAME: pipeline.yaml's)
 	$(PY) -m deploy.template_configuration --application-name '$(APPLICATION_NAME)' --output-dir '$(TEMPLATE_CONFIGURATION_DIR)'
