@@ -483,6 +483,7 @@ class Call:
 class Decided:
     call: Call
     request: Request
+    resource_types: tuple[str, ...]  # the IAM resource types the request's ARN is of ("*": none)
     allowed: bool
 
 
@@ -528,7 +529,7 @@ def requests(call: Call, deployment: Deployment) -> list[Request]:
     else:
         known = targets(call.logical_id, deployment)
         resources = [known[kind] for kind in types if kind in known]
-        assert resources, f"{call}: acts on {types}, and targets() gives {call.kind} none of them"
+        assert resources, f"{call}: acts on {types}, and TARGETS gives {call.kind} none of them"
     properties = deployment.resolve(deployment.template["Resources"][call.logical_id].get("Properties", {}))
     return [
         Request(call.action, resource, context)
@@ -572,7 +573,9 @@ def decided(environment: str) -> tuple[Decided, ...]:
             continue
         for request in requests(call, deployment):
             key = (call.kind, call.action, request.resource, json.dumps(request.context, sort_keys=True))
-            found.setdefault(key, Decided(call, request, role_allows(environment, request)))
+            if key not in found:
+                kinds = tuple(k for k, arn in targets(call.logical_id, deployment).items() if arn == request.resource)
+                found[key] = Decided(call, request, kinds, role_allows(environment, request))
     return tuple(found.values())
 
 
@@ -599,9 +602,7 @@ def test_the_other_environments_role_may_make_none_of_those_calls(environment: s
     for d in decided(environment):
         if d.request.resource == "*":
             continue
-        deployment = stack(environment, with_features=True)
-        kinds = [k for k, arn in targets(d.call.logical_id, deployment).items() if arn == d.request.resource]
-        if any(fnmatch.fnmatchcase(k, pattern) for k in kinds for pattern in shared):
+        if any(fnmatch.fnmatchcase(k, pattern) for k in d.resource_types for pattern in shared):
             continue
         if role_allows(other, d.request):
             crossing.append(f"{d.call}: {d.request.resource}")
