@@ -64,3 +64,14 @@ def role_statements(deployment: Deployment, role: str) -> list[dict[str, Any]]:
 def role_tags(deployment: Deployment, role: str) -> dict[str, str]:
     tags = deployment.resolve(deployment.template["Resources"][role]["Properties"].get("Tags", []))
     return {tag["Key"]: tag["Value"] for tag in tags}
+
+
+def role_boundary(deployment: Deployment, role: str) -> list[dict[str, Any]] | None:
+    """The statements of the permissions boundary a role carries (a managed policy of the stack), or None."""
+    reference = deployment.template["Resources"][role]["Properties"].get("PermissionsBoundary")
+    if reference is None:
+        return None
+    assert set(reference) == {"Ref"}, f"{role}: a boundary this evaluator does not resolve: {reference}"
+    policy = deployment.template["Resources"][reference["Ref"]]
+    statements: list[dict[str, Any]] = deployment.resolve(policy["Properties"]["PolicyDocument"])["Statement"]
+    return statements

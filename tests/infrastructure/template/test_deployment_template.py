@@ -14,7 +14,9 @@ import tomllib
 from functools import cache
 from typing import Any
 
+import botocore.session
 import pytest
+from botocore import xform_name
 from cfnlint.api import lint_all
 
 from tests.support.paths import ROOT
@@ -360,6 +362,47 @@ def test_invoke_permissions_are_on_the_aliases_only() -> None:
 )
 def test_each_role_has_exactly_the_actions_it_uses(role: str, expected: set[str]) -> None:
     assert actions(resources()[role]) == expected
+
+
+def api_calls(folder: str) -> set[str]:
+    """The IAM actions of the AWS calls the code in a folder makes: each `.<method>(` named for an
+    operation of a service the folder creates a client of (`client("dynamodb"...)`), as botocore's
+    model names it, with the service's IAM prefix (its signing name: stepfunctions signs as states)."""
+    code = "\n".join(path.read_text() for path in sorted((ROOT / folder).rglob("*.py")))
+    session = botocore.session.get_session()
+    called = set(re.findall(r"\.([a-z][a-z0-9_]*)\(", code))
+    found = set()
+    for service in set(re.findall(r"""client\(\s*["']([a-z0-9-]+)["']""", code)):
+        model = session.get_service_model(service)
+        found |= {f"{model.signing_name}:{op}" for op in model.operation_names if xform_name(op) in called}
+    return found
+
+
+STATE_MACHINE_TASKS = {"arn:aws:states:::lambda:invoke": "lambda:InvokeFunction"}
+"""Optimized integrations whose IAM action is not the one the resource names
+(https://docs.aws.amazon.com/step-functions/latest/dg/connect-lambda.html)."""
+
+
+def test_every_api_the_code_calls_is_granted_to_the_roles_that_run_it() -> None:
+    """Derived from the code, not from a list: a new call in greeter/, hooks/ or the state machine
+    fails here until a role of the code grants it (and test_permissions_boundary, its boundary)."""
+    template = resources()
+    by_code: dict[str, set[str]] = {}
+    for function in resources(resource_type="AWS::Lambda::Function").values():
+        role = template[function["Properties"]["Role"]["Fn::GetAtt"][0]]
+        by_code.setdefault(function["Properties"]["Code"]["S3Key"], set()).update(actions(role))
+    # The scanner finds what the code is known to call (so the check below cannot pass on nothing).
+    assert {"dynamodb:GetItem", "dynamodb:PutItem"} <= api_calls("src")
+    assert {"states:StartSyncExecution", "codedeploy:PutLifecycleEventHookExecutionStatus"} <= api_calls("hooks")
+    for folder, granted in by_code.items():
+        assert api_calls(folder) <= granted, folder
+    called = set()
+    for state in state_machine_definition()["States"].values():
+        if state["Type"] == "Task":
+            service, api = state["Resource"].removeprefix("arn:aws:states:::").split(":", 1)
+            called.add(STATE_MACHINE_TASKS.get(state["Resource"], f"{service}:{api[0].upper()}{api[1:]}"))
+    assert {"lambda:InvokeFunction", "dynamodb:DeleteItem"} <= called
+    assert called <= actions(template["SmokeTestStateMachineRole"])
 
 
 def test_function_roles_carry_only_the_logging_and_tracing_managed_policies() -> None:
