@@ -7,7 +7,9 @@ import subprocess
 from typing import Any
 
 from deploy.template_configuration import PIPELINE_ENVIRONMENTS
+from tests.support.iam import Request, allowed
 from tests.support.paths import ROOT
+from tests.support.pipeline import deployed_pipeline, role_statements
 
 # Variables CodeBuild itself sets in every build.
 CODEBUILD_VARIABLES = {"AWS_REGION", "AWS_DEFAULT_REGION", "CODEBUILD_SRC_DIR"}
@@ -123,3 +125,54 @@ def test_make_hands_pytest_args_to_pytest() -> None:
         check=True,
     )
     assert re.search(r"/pytest --junitxml=reports/junit\.xml$", dry_run.stdout, re.MULTILINE)
+
+
+def test_the_build_runs_the_preflight_for_both_environments_before_anything_is_built(buildspec: dict[str, Any]) -> None:
+    written = index_of(buildspec, r"^make template-configuration")
+    built = index_of(buildspec, r"^make build$")
+    for environment in PIPELINE_ENVIRONMENTS:
+        assert written < index_of(buildspec, rf"^make preflight ENV={environment}$") < built
+
+
+def test_the_build_role_may_make_the_preflights_calls_and_no_more(pipeline_template: dict[str, Any]) -> None:
+    """The calls deploy/preflight.py makes, on the two stacks and their functions only."""
+    deployment = deployed_pipeline(pipeline_template)
+    statements = role_statements(deployment, "BuildRole")
+    account = "arn:aws:cloudformation:eu-west-1:123456789012"
+    functions = "arn:aws:lambda:eu-west-1:123456789012:function"
+    for action, resource in [
+        ("lambda:GetAccountSettings", "*"),
+        ("cloudformation:DescribeStackResources", f"{account}:stack/birthday-greeter-staging/0f1e"),
+        ("cloudformation:DescribeStackResources", f"{account}:stack/birthday-greeter-prod/0f1e"),
+        ("lambda:GetFunctionConcurrency", f"{functions}:birthday-greeter-prod-GetGreetingFunction-AbCdEf123456"),
+    ]:
+        assert allowed(statements, Request(action, resource)), (action, resource)
+    for action, resource in [
+        ("cloudformation:DescribeStackResources", f"{account}:stack/another-stack/0f1e"),
+        ("lambda:GetFunctionConcurrency", f"{functions}:another-function"),
+        ("lambda:PutFunctionConcurrency", f"{functions}:birthday-greeter-prod-GetGreetingFunction-AbCdEf123456"),
+    ]:
+        assert not allowed(statements, Request(action, resource)), (action, resource)
+
+
+def test_the_end_to_end_role_reads_the_two_stacks_and_the_source_and_writes_only_its_logs_and_report(
+    pipeline_template: dict[str, Any],
+) -> None:
+    statements = role_statements(deployed_pipeline(pipeline_template), "EndToEndRole")
+    stacks = "arn:aws:cloudformation:eu-west-1:123456789012:stack"
+    reports = "arn:aws:codebuild:eu-west-1:123456789012:report-group"
+    bucket = "arn:aws:s3:::birthday-greeter-pipeline-artifactbucket-1a2b3c4d"
+    for action, resource in [
+        ("cloudformation:DescribeStacks", f"{stacks}/birthday-greeter-staging/0f1e"),
+        ("cloudformation:DescribeStacks", f"{stacks}/birthday-greeter-prod/0f1e"),
+        ("s3:GetObject", f"{bucket}/birthday-greeter/SourceOutp/abc.zip"),
+        ("codebuild:BatchPutTestCases", f"{reports}/birthday-greeter-e2e-e2e"),
+    ]:
+        assert allowed(statements, Request(action, resource)), (action, resource)
+    for action, resource in [
+        ("cloudformation:DescribeStacks", f"{stacks}/another-stack/0f1e"),
+        ("s3:PutObject", f"{bucket}/packages/x.zip"),
+        ("codebuild:BatchPutTestCases", f"{reports}/birthday-greeter-build-pytest"),
+        ("lambda:InvokeFunction", "*"),
+    ]:
+        assert not allowed(statements, Request(action, resource)), (action, resource)

