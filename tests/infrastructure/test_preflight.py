@@ -10,6 +10,7 @@ reservation may not leave less than 100 unreserved).
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,6 +31,7 @@ from deploy.preflight import (
 )
 from deploy.template_configuration import StackSettings
 from tests.support.cloudformation import Deployment
+from tests.support.paths import ROOT
 from tests.support.sam import sam_template
 
 NEW_ACCOUNT = Concurrency(limit=10, unreserved=10)
@@ -209,3 +211,16 @@ def test_the_rule_is_lambdas_as_moto_models_it(
             break
     found = concurrency_problems("staging", settings(ReservedConcurrency=str(reserved)), Concurrency(quota, quota), 0)
     assert (not found) is accepted, (quota, reserved, found)
+
+
+def test_make_deploy_checks_first_and_verifies_the_stack_over_http_after() -> None:
+    """A first deploy runs no pre-traffic hook: the end-to-end suite on the dev stack is what verifies it."""
+    shown = subprocess.run(
+        ["make", "-n", "deploy"], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True
+    ).stdout.splitlines()
+
+    def line_of(text: str) -> int:
+        return next(number for number, line in enumerate(shown) if text in line)
+
+    assert line_of("deploy.preflight --environment dev") < line_of("sam deploy --config-env default")
+    assert line_of("sam deploy --config-env default") < line_of("E2E_STACK='birthday-greeter-dev'")
