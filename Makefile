@@ -143,8 +143,9 @@ validate: cfn-lint sam-validate ## cfn-lint with the awslabs serverless rules, t
 checkov: $(CHECKOV_STAMP) ## checkov on template.yaml and pipeline.yaml (own venv); each skip lives on its resource, with its reason
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation --file template.yaml --file pipeline.yaml
 
+# The end-to-end suite's venv is made here, not by a test: tests never download (tests/tooling/e2e runs it).
 .PHONY: pytest
-pytest: $(STAMP) $(LOCAL_ON_PATH) ## The test suite alone; PYTEST_ARGS=tests/<folder> for one folder (tests/README.md)
+pytest: $(STAMP) $(LOCAL_ON_PATH) $(E2E_STAMP) ## The test suite alone; PYTEST_ARGS=tests/<folder> for one folder (tests/README.md)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The end-to-end suite, black box over HTTP, against HOST (a URL; otherwise make run's
