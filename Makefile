@@ -192,15 +192,31 @@ DEV_TOKENS := reports/dev-issuer-tokens.json
 DEV_TOKEN_COUNT ?= 500
 dev-tokens = $(if $(and $(filter dev,$(JWT)),$(if $(TOKENS),,1)),mkdir -p reports && \
   $(PY) -m localapi.devissuer tokens '$(DEV_TOKEN_COUNT)' --port '$(DEV_ISSUER_PORT)' > '$(DEV_TOKENS)' &&)
+LOAD_USER_ARGS = $(if $(USERS),--users '$(USERS)') $(if $(SPAWN_RATE),--spawn-rate '$(SPAWN_RATE)') \
+  $(if $(USER_RATE),--user-rate '$(USER_RATE)')
 
 .PHONY: loadtest
-loadtest: $(STAMP) ## Headless locust: HOST=url|STACK=name USERS=10 SPAWN_RATE=10 DURATION=30s [USER_RATE PUT_RATIO SEED TOKENS JWT=dev]
-	$(dev-tokens) $(PY) -m loadtest run $(LOAD_ARGS) $(if $(USERS),--users '$(USERS)') \
-	  $(if $(SPAWN_RATE),--spawn-rate '$(SPAWN_RATE)') $(if $(USER_RATE),--user-rate '$(USER_RATE)')
+loadtest: $(STAMP) ## Headless locust: HOST=url|STACK=name USERS=10 SPAWN_RATE=10 DURATION=30s [WORKERS=n|auto USER_RATE PUT_RATIO SEED TOKENS JWT=dev]
+	$(dev-tokens) $(PY) -m loadtest run $(LOAD_ARGS) $(LOAD_USER_ARGS) $(if $(WORKERS),--workers '$(WORKERS)')
 
 .PHONY: check-deployment
-check-deployment: $(STAMP) ## RATE=5 req/s for DURATION=60s at HOST=url|STACK=name [TOKENS JWT=dev]; report, plot, fails below 100 %
-	$(dev-tokens) $(PY) -m loadtest check $(LOAD_ARGS) $(if $(RATE),--rate '$(RATE)')
+check-deployment: $(STAMP) ## RATE=5 req/s (in total) for DURATION=60s at HOST=url|STACK=name [WORKERS=n|auto TOKENS JWT=dev]; fails below 100 %
+	$(dev-tokens) $(PY) -m loadtest check $(LOAD_ARGS) $(if $(RATE),--rate '$(RATE)') $(if $(WORKERS),--workers '$(WORKERS)')
+
+# Workers on other machines: `make loadtest-master WORKERS=n` here, `make loadtest-worker MASTER=host:port` on each.
+MODE ?= run
+BIND ?= 0.0.0.0:5557
+MASTER_ARGS = $(if $(filter check,$(MODE)),$(if $(RATE),--rate '$(RATE)'),$(LOAD_USER_ARGS)) \
+  --remote-workers '$(or $(WORKERS),1)' --bind '$(BIND)' $(if $(WORKER_WAIT),--worker-wait '$(WORKER_WAIT)')
+
+.PHONY: loadtest-master
+loadtest-master: $(STAMP) ## A master for WORKERS=n workers elsewhere, at BIND=0.0.0.0:5557: MODE=run|check and the knobs of loadtest/check-deployment
+	$(dev-tokens) $(PY) -m loadtest $(MODE) $(LOAD_ARGS) $(MASTER_ARGS)
+
+.PHONY: loadtest-worker
+loadtest-worker: $(STAMP) ## A worker (PROCESSES=n|auto of them) for the master at MASTER=host:port [TOKENS: the master's file]
+	@$(if $(MASTER),,echo "error: say where the master listens: make loadtest-worker MASTER=host:port" >&2; exit 2;) \
+	$(PY) -m loadtest worker --master '$(MASTER)' $(if $(PROCESSES),--processes '$(PROCESSES)') $(if $(TOKENS),--tokens '$(TOKENS)')
 
 ##@ Maintain
 
