@@ -122,9 +122,10 @@ typecheck: $(STAMP) ## mypy (strict): deployed code and local API, hooks, deploy
 	$(BIN)/mypy bench
 
 .PHONY: cfn-lint
-cfn-lint: $(STAMP) ## cfn-lint: template.yaml with the awslabs serverless rules (cfn-lint-serverless), and pipeline.yaml
+cfn-lint: $(STAMP) ## cfn-lint: template.yaml with the awslabs serverless rules (cfn-lint-serverless), pipeline.yaml, loadtest/fleet.yaml
 	$(BIN)/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
 	$(BIN)/cfn-lint pipeline.yaml
+	$(BIN)/cfn-lint loadtest/fleet.yaml
 
 .PHONY: sam-validate
 sam-validate: $(STAMP) ## sam validate --lint (offline, no credentials)
@@ -134,8 +135,8 @@ sam-validate: $(STAMP) ## sam validate --lint (offline, no credentials)
 validate: cfn-lint sam-validate ## cfn-lint with the awslabs serverless rules, then sam validate --lint
 
 .PHONY: checkov
-checkov: $(CHECKOV_STAMP) ## checkov on template.yaml and pipeline.yaml (own venv); each skip lives on its resource, with its reason
-	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation --file template.yaml --file pipeline.yaml
+checkov: $(CHECKOV_STAMP) ## checkov on template.yaml, pipeline.yaml and loadtest/fleet.yaml (own venv); each skip lives on its resource, with its reason
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation --file template.yaml --file pipeline.yaml --file loadtest/fleet.yaml
 
 .PHONY: pytest
 pytest: $(STAMP) $(LOCAL_ON_PATH) ## The test suite alone; PYTEST_ARGS=tests/<folder> for one folder (tests/README.md)
@@ -218,10 +219,31 @@ loadtest-worker: $(STAMP) ## A worker (PROCESSES=n|auto of them) for the master 
 	@$(if $(MASTER),,echo "error: say where the master listens: make loadtest-worker MASTER=host:port" >&2; exit 2;) \
 	$(PY) -m loadtest worker --master '$(MASTER)' $(if $(PROCESSES),--processes '$(PROCESSES)') $(if $(TOKENS),--tokens '$(TOKENS)')
 
+# The fleet: the same load from ECS Fargate tasks (loadtest/fleet.yaml, deployed by the load tester; docs/load-testing.md).
+FLEET_STACK ?= greeter-loadtest
+FLEET_ARGS = $(if $(findstring ://,$(HOST)),--host '$(HOST)') $(if $(STACK),--stack '$(STACK)') \
+  $(if $(filter command line,$(origin REGION)),--region '$(REGION)') --fleet-stack '$(FLEET_STACK)'
+FLEET_RUN_ARGS = --workers '$(or $(WORKERS),2)' --mode '$(MODE)' $(if $(DURATION),--duration '$(DURATION)') \
+  $(if $(RATE),--rate '$(RATE)') $(LOAD_USER_ARGS) $(if $(PUT_RATIO),--put-ratio '$(PUT_RATIO)') \
+  $(if $(SEED),--seed '$(SEED)') $(if $(TOKENS),--tokens '$(TOKENS)') \
+  $(if $(ARCHITECTURE),--architecture '$(ARCHITECTURE)') $(if $(filter 1 yes true,$(ON_DEMAND)),--on-demand)
+
+.PHONY: loadtest-image
+loadtest-image: $(STAMP) ## The load-test image on the local engine (its wheels from PyPI once), on the stand-in base of sam-local-images
+	$(PY) -m loadtest.image
+
+.PHONY: loadtest-fleet
+loadtest-fleet: $(STAMP) ## On ECS Fargate: STACK=name|HOST=url WORKERS=2 MODE=run|check DURATION [USERS RATE TOKENS ON_DEMAND=1 ARCHITECTURE]
+	$(PY) -m loadtest.fleet run $(FLEET_ARGS) $(FLEET_RUN_ARGS)
+
+.PHONY: loadtest-fleet-delete
+loadtest-fleet-delete: $(STAMP) ## Stop the fleet's tasks, empty its reports bucket and delete its stack [FLEET_STACK REGION]
+	$(PY) -m loadtest.fleet delete $(FLEET_ARGS)
+
 ##@ Maintain
 
 .PHONY: lock
-lock: $(STAMP) ## Re-pin every lock (hashed): dev.txt, then the functions' and the images' at its versions, then checkov's
+lock: $(STAMP) ## Re-pin every lock (hashed): dev.txt, then the functions', the images' and the load-test image's at its versions, then checkov's
 	$(BIN)/uv pip compile requirements/dev.in --python-version $(PYTHON_VERSION) --generate-hashes \
 	  --custom-compile-command "make lock" -o requirements/dev.txt
 	$(BIN)/uv pip compile src/requirements.in --python-version $(PYTHON_VERSION) \
@@ -232,6 +254,8 @@ lock: $(STAMP) ## Re-pin every lock (hashed): dev.txt, then the functions' and t
 	$(BIN)/uv pip compile local/images/dynamodb-moto/requirements.in --universal --python-version $(PYTHON_VERSION) \
 	  --generate-hashes -c requirements/dev.txt --custom-compile-command "make lock" \
 	  -o local/images/dynamodb-moto/requirements.txt
+	$(BIN)/uv pip compile loadtest/requirements.in --universal --python-version $(PYTHON_VERSION) \
+	  --generate-hashes -c requirements/dev.txt --custom-compile-command "make lock" -o loadtest/requirements.txt
 	$(BIN)/uv pip compile requirements/checkov.in --python-version $(PYTHON_VERSION) --generate-hashes \
 	  --custom-compile-command "make lock" -o requirements/checkov.txt
 

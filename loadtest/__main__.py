@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 import boto3
 
-from loadtest import report
+from loadtest import report, s3
 from loadtest.stack import StackLookupError, api_url
 from loadtest.workload import read_tokens
 
@@ -171,8 +171,11 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         mode.add_argument("--out", type=Path, help="report directory (default reports/<UTC time>)")
         mode.add_argument(
             "--tokens",
-            type=Path,
-            help="JSON file of username -> token, when the JWT authorizer guards the API (docs/load-testing.md)",
+            help="JSON file (or s3:// URL) of username -> token, when the JWT authorizer guards the API "
+            "(docs/load-testing.md)",
+        )
+        mode.add_argument(
+            "--upload", metavar="S3_URL", help="also copy the report's files under this s3://bucket/prefix (the fleet)"
         )
         spread = mode.add_mutually_exclusive_group()
         spread.add_argument(
@@ -205,7 +208,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 def _worker_arguments(worker: argparse.ArgumentParser) -> None:
     worker.add_argument("--master", type=_address, required=True, help="HOST:PORT of the master")
     worker.add_argument("--processes", type=_workers, default=1, help="workers on this machine; auto: one per core")
-    worker.add_argument("--tokens", type=Path, help="the master's token file, when it runs with --tokens")
+    worker.add_argument("--tokens", help="the master's token file (or s3:// URL), when it runs with --tokens")
     worker.add_argument(
         "--master-wait", type=_positive, default=60, help="seconds to wait for the master's port to open (default 60)"
     )
@@ -345,14 +348,15 @@ def worker(args: argparse.Namespace) -> int:
     if not reachable_master(host, port, args.master_wait):
         print(f"error: no master answers at {host}:{port} after {args.master_wait:g} s", file=sys.stderr)
         return EXIT_NOT_RUN
-    if args.tokens is not None and (problem := token_problem(args.tokens, 1)) is not None:
+    tokens = s3.local_copy(args.tokens) if args.tokens else None
+    if tokens is not None and (problem := token_problem(tokens, 1)) is not None:
         print(f"error: --tokens: {problem}", file=sys.stderr)
         return EXIT_NOT_RUN
     command = [
         *(sys.executable, "-m", "locust", "--locustfile", str(LOCUSTFILE), "--worker"),
         *("--master-host", host, "--master-port", str(port), "--master-silence", f"{args.master_silence:g}"),
         *(["--processes", str(args.processes)] if args.processes > 1 else []),
-        *(["--tokens", str(args.tokens)] if args.tokens else []),
+        *(["--tokens", str(tokens)] if tokens else []),
     ]
     print(f"worker: {args.processes} process(es) for the master at {host}:{port}", flush=True)
     return subprocess.run(command, cwd=ROOT, env=_locust_env(), check=False).returncode
@@ -382,6 +386,8 @@ def load(args: argparse.Namespace) -> int:
         plan = constant_rate(args.rate, args.patience, spread.workers)
     else:
         plan = Plan(users=args.users, spawn_rate=args.spawn_rate, user_rate=args.user_rate)
+    if args.tokens:
+        args.tokens = s3.local_copy(args.tokens)
     problem = token_problem(args.tokens, plan.users, spread.workers)
     if problem is not None:
         print(f"error: --tokens: {problem}", file=sys.stderr)
@@ -398,6 +404,9 @@ def load(args: argparse.Namespace) -> int:
         print(f"error: locust did not complete (exit code {locust.returncode})", file=sys.stderr)
         return EXIT_NOT_RUN
     summary = write_report(out, f"{args.mode} {host}")
+    if args.upload:
+        keys = s3.upload_directory(out, args.upload)
+        print(f"uploaded: {len(keys)} files to {args.upload}")
     if lost:
         print(
             "error: the run ended early: a worker (or the master) was lost (locust's message above says which); "
