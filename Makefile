@@ -147,8 +147,14 @@ hardening: $(STAMP) $(LOCAL_ON_PATH) ## Only the hardening tests (tests/hardenin
 	$(BIN)/pytest tests/hardening
 
 .PHONY: bench
-bench: $(STAMP) ## Performance budget, as ratios to floors of the same run: cold start, warm CPU, local API req/s; reports/bench.md
-	PYTHONPATH="$(PYTHONPATH):$(CURDIR)" $(PY) -m bench
+BENCH_PY = PYTHONPATH="$(PYTHONPATH):$(CURDIR)" $(PY)
+
+bench: $(STAMP) ## Performance budget, as ratios to floors of the same run: cold start, warm CPU, local API req/s; then bench-loadgen's
+	status=0; $(BENCH_PY) -m bench || status=$$?; $(BENCH_PY) -m bench.loadgen || status=1; exit $$status
+
+.PHONY: bench-loadgen
+bench-loadgen: $(STAMP) ## Load generation with 1 and 2 workers against a stub that is not the bottleneck; the ratio; reports/loadgen.md
+	$(BENCH_PY) -m bench.loadgen
 
 ##@ Deploy
 
