@@ -232,14 +232,15 @@ FLEET_ARGS = $(if $(findstring ://,$(HOST)),--host '$(HOST)') $(if $(STACK),--st
 FLEET_RUN_ARGS = --workers '$(or $(WORKERS),2)' --mode '$(MODE)' $(if $(DURATION),--duration '$(DURATION)') \
   $(if $(RATE),--rate '$(RATE)') $(LOAD_USER_ARGS) $(if $(PUT_RATIO),--put-ratio '$(PUT_RATIO)') \
   $(if $(SEED),--seed '$(SEED)') $(if $(TOKENS),--tokens '$(TOKENS)') \
-  $(if $(ARCHITECTURE),--architecture '$(ARCHITECTURE)') $(if $(filter 1 yes true,$(ON_DEMAND)),--on-demand)
+  $(if $(ARCHITECTURE),--architecture '$(ARCHITECTURE)') $(if $(filter 1 yes true,$(ON_DEMAND)),--on-demand) \
+  $(foreach parameter,$(FLEET_PARAMETERS),--parameter '$(parameter)')
 
 .PHONY: loadtest-image
 loadtest-image: $(STAMP) ## The load-test image on the local engine (its wheels from PyPI once), on the stand-in base of sam-local-images
 	$(PY) -m loadtest.image
 
 .PHONY: loadtest-fleet
-loadtest-fleet: $(STAMP) ## On ECS Fargate: STACK=name|HOST=url WORKERS=2 MODE=run|check DURATION [USERS RATE TOKENS ON_DEMAND=1 ARCHITECTURE]
+loadtest-fleet: $(STAMP) ## On ECS Fargate: STACK=name|HOST=url WORKERS=2 MODE=run|check DURATION [USERS RATE TOKENS ON_DEMAND=1 FLEET_PARAMETERS]
 	$(PY) -m loadtest.fleet run $(FLEET_ARGS) $(FLEET_RUN_ARGS)
 
 .PHONY: loadtest-fleet-delete

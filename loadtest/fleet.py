@@ -411,7 +411,7 @@ def run(args: argparse.Namespace) -> int:
 
     client = docker.from_env()
     local, image_tag = image_for(client, args.base, args.architecture)
-    parameters = {"ImageTag": image_tag, "CpuArchitecture": args.architecture}
+    parameters = {**dict(args.parameter), "ImageTag": image_tag, "CpuArchitecture": args.architecture}
     fleet = Fleet.from_outputs(deploy(session.client("cloudformation"), args.fleet_stack, parameters))
     push_image(client, session.client("ecr"), local, fleet.repository_uri, image_tag)
 
@@ -454,6 +454,13 @@ def run(args: argparse.Namespace) -> int:
     return int(code)
 
 
+def _parameter(text: str) -> tuple[str, str]:
+    name, equals, value = text.partition("=")
+    if not equals or not name.isalnum():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
+
+
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m loadtest.fleet", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -475,6 +482,14 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     go.add_argument("--architecture", choices=["X86_64", "ARM64"], default="X86_64")
     go.add_argument("--on-demand", action="store_true", help="workers on Fargate, not Fargate Spot")
     go.add_argument("--base", default="", help="base image (default: the image module's FLEET_BASE)")
+    go.add_argument(
+        "--parameter",
+        type=_parameter,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a parameter of loadtest/fleet.yaml (WorkerCpu=1024, MasterMemory=8192, ...); repeatable",
+    )
     for command in (go, commands.add_parser("delete", help="stop the fleet's tasks, empty its bucket, delete it")):
         command.add_argument("--region", help="the region (default: the target's, or your AWS configuration's)")
         command.add_argument("--fleet-stack", default=DEFAULT_STACK, help=f"default {DEFAULT_STACK}")

@@ -30,6 +30,7 @@ from loadtest.fleet import (
     region_of,
     worker_command,
 )
+from tests.tooling.loadtest.test_make_loadtest import loadtest_arguments
 
 
 def test_the_master_runs_python_m_loadtest_for_remote_workers_and_uploads_its_report() -> None:
@@ -181,3 +182,20 @@ def test_emptying_the_bucket_deletes_every_report(fleet: tuple[Fleet, Any]) -> N
 def test_refuses_a_run_it_cannot_start(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_make_loadtest_fleet_passes_the_target_the_workers_and_the_stacks_parameters() -> None:
+    arguments = loadtest_arguments(
+        *("loadtest-fleet", "STACK=birthday-greeter-dev", "WORKERS=12", "MODE=check", "RATE=1000", "DURATION=5m"),
+        "FLEET_PARAMETERS=MasterMemory=8192 WorkerCpu=1024",
+    )
+    assert arguments == [
+        *("run", "--stack", "birthday-greeter-dev", "--fleet-stack", "greeter-loadtest", "--workers", "12"),
+        *("--mode", "check", "--duration", "5m", "--rate", "1000"),
+        *("--parameter", "MasterMemory=8192", "--parameter", "WorkerCpu=1024"),
+    ]
+
+
+def test_a_malformed_stack_parameter_is_refused() -> None:
+    with pytest.raises(SystemExit):
+        main(["run", "--host", "https://x", "--parameter", "no-equals-sign"])

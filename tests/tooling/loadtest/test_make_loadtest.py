@@ -12,18 +12,18 @@ from tests.support.paths import ROOT
 
 KNOBS = (
     *("HOST", "PORT", "STACK", "REGION", "RATE", "DURATION", "USERS", "SPAWN_RATE", "USER_RATE", "SEED", "PUT_RATIO"),
-    *("WORKERS", "MODE", "BIND", "MASTER", "PROCESSES", "WORKER_WAIT", "TOKENS"),
+    *("WORKERS", "MODE", "BIND", "MASTER", "PROCESSES", "WORKER_WAIT", "TOKENS", "FLEET_STACK", "FLEET_PARAMETERS"),
 )
 
 
 def loadtest_arguments(*make_args: str) -> list[str]:
-    """The arguments after `-m loadtest` in the command `make -n` prints."""
+    """The arguments after `-m loadtest` (or `-m loadtest.fleet`) in the command `make -n` prints."""
     env = {name: value for name, value in os.environ.items() if name not in KNOBS and not name.startswith("MAKE")}
     printed = subprocess.run(
         ["make", "-n", *make_args], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     ).stdout
     command = shlex.split(printed.replace("\\\n", " ").splitlines()[-1])
-    return command[command.index("loadtest") + 1 :]
+    return command[command.index("-m") + 2 :]
 
 
 @pytest.mark.parametrize(
