@@ -51,6 +51,7 @@ from loadtest.workload import (
     Schedule,
     Share,
     WrongAnswerError,
+    aligned_start,
     check_greeting,
     is_json,
     read_tokens,
@@ -74,6 +75,7 @@ _names_taken: set[str] = set()
 _tokens: dict[str, str] = {}
 _token_pool: list[str] = []
 _test_started = time.monotonic()
+_schedule_start: float | None = None
 _share = Share()
 _log = logging.getLogger("loadtest")
 
@@ -125,8 +127,9 @@ def _load_tokens(environment: Environment, **_: Any) -> None:
 @events.test_start.add_listener
 def _take_part(environment: Environment, **_: Any) -> None:
     """This process's part of the run: all of it alone, worker i of n distributed (n: the master's --expect-workers)."""
-    global _test_started, _share  # noqa: PLW0603 - one clock and one share per locust process, read by every user
+    global _test_started, _schedule_start, _share  # noqa: PLW0603 - one clock and share per process, read by every user
     _test_started = time.monotonic()
+    _schedule_start = None
     runner = environment.runner
     if isinstance(runner, WorkerRunner):
         options = environment.parsed_options
@@ -155,6 +158,21 @@ def _refuse(environment: Environment, reason: str) -> None:
     gevent.spawn(environment.runner.quit)  # type: ignore[union-attr]
 
 
+def schedule_start(process_rate: float) -> float:
+    """When this process's schedules begin (time.monotonic()), the same for each of its users.
+
+    Alone, at the test's start. With workers, on the next tick of a wall-clock grid of one
+    period of this worker's rate (loadtest.workload.aligned_start), so that workers whose spawn
+    messages came a few milliseconds apart still send in phase.
+    """
+    global _schedule_start  # noqa: PLW0603 - set by the first user of the run, read by the others
+    if _schedule_start is None:
+        _schedule_start = _test_started
+        if _share.count > 1 and process_rate > 0:
+            _schedule_start = aligned_start(time.monotonic(), time.time(), 1 / process_rate)
+    return _schedule_start
+
+
 def _utc_today() -> date:
     return datetime.now(UTC).date()
 
@@ -180,8 +198,9 @@ class Greeted(FastHttpUser):
         if self.user_rate > 0:
             # The run's users: this process's target times the workers (python -m loadtest makes a
             # check's users a multiple of the workers, so each worker has the same number).
-            users = max(1, (environment.runner.target_user_count if environment.runner else 1) * _share.count)
-            self.schedule = staggered(_test_started, slot % users, users, self.user_rate)
+            mine = environment.runner.target_user_count if environment.runner else 1
+            users = max(1, mine * _share.count)
+            self.schedule = staggered(schedule_start(mine * self.user_rate), slot % users, users, self.user_rate)
 
     def on_start(self) -> None:
         time.sleep(self.wait_time())  # to this user's first slot (gevent-patched: the others run meanwhile)

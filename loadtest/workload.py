@@ -51,6 +51,16 @@ def staggered(start: float, user_number: int, users: int, user_rate: float) -> S
     return Schedule(first=start + user_number / (users * user_rate), interval=1 / user_rate)
 
 
+def aligned_start(monotonic_now: float, wall_now: float, period: float) -> float:
+    """The next tick of a wall-clock grid of `period` seconds, on the monotonic clock.
+
+    Workers that send the same rate start their schedules on a tick: whenever each of them got
+    its spawn message, they start in phase (a worker one tick later is one whole period of its
+    own schedule behind, which is the same phase), so their interleaved slots stay evenly spaced.
+    """
+    return monotonic_now + period - wall_now % period
+
+
 class WrongAnswerError(Exception):
     """A response the contract does not allow; the text is stable so locust groups the failures."""
 

@@ -17,6 +17,7 @@ from loadtest.workload import (
     Schedule,
     Share,
     WrongAnswerError,
+    aligned_start,
     check_greeting,
     days_until_birthday,
     expected_messages,
@@ -214,3 +215,20 @@ def test_the_token_digest_tells_files_apart() -> None:
     assert tokens_digest({}) == ""
     assert tokens_digest({"alice": "a", "bob": "b"}) == tokens_digest({"bob": "b", "alice": "a"})
     assert tokens_digest({"alice": "a"}) != tokens_digest({"alice": "b"})
+
+
+def test_workers_that_got_their_spawn_message_apart_start_in_phase() -> None:
+    """Two workers, 31 ms apart on the wall clock (and with unrelated monotonic clocks), each
+    sending 2.5/s (a period of 0.4 s): both start on the wall clock's next tick of 0.4 s."""
+    period = 0.4
+    first = aligned_start(monotonic_now=50.0, wall_now=1000.013, period=period)
+    second = aligned_start(monotonic_now=7.0, wall_now=1000.044, period=period)
+    assert first - 50.0 + 1000.013 == pytest.approx(1000.4)
+    assert second - 7.0 + 1000.044 == pytest.approx(1000.4)
+
+
+def test_a_worker_one_tick_late_is_one_whole_period_behind() -> None:
+    period = 0.4
+    early = aligned_start(0.0, 1000.39, period) + 1000.39
+    late = aligned_start(0.0, 1000.41, period) + 1000.41
+    assert late - early == pytest.approx(period)
