@@ -1,7 +1,7 @@
 """`python -m loadtest ...` in a child process that a test can watch and interrupt mid-run.
 
-Everything it prints (its own lines and locust's log, which goes to stderr) is read by a thread
-as it comes into `output`; `wait_for` waits for a line, `finish` for the exit, both bounded.
+Everything it prints (its own lines and locust's log, which goes to stderr) is read as it comes
+(tests.support.console); `wait_for` waits for a line, `finish` for the exit, both bounded.
 The child gets a session of its own, so `locust_processes` finds locust's master and the
 workers it forked, and `stop` ends them all.
 """
@@ -13,10 +13,10 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 
 import psutil
 
+from tests.support.console import Console
 from tests.support.paths import ROOT
 
 WAIT_SECONDS = 120
@@ -25,8 +25,6 @@ WAIT_SECONDS = 120
 
 class LoadtestProcess:
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
-        self.output: list[str] = []
-        self._seen = threading.Condition()
         self._process = subprocess.Popen(
             [sys.executable, "-m", "loadtest", *args],
             cwd=ROOT,
@@ -36,42 +34,24 @@ class LoadtestProcess:
             text=True,
             start_new_session=True,
         )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self._process.stdout is not None
-        for line in self._process.stdout:
-            with self._seen:
-                self.output.append(line)
-                self._seen.notify_all()
-        with self._seen:
-            self._seen.notify_all()
+        self._console = Console(self._process)
 
     @property
     def text(self) -> str:
-        with self._seen:
-            return "".join(self.output)
+        return self._console.text
 
     @property
     def pid(self) -> int:
         return self._process.pid
 
-    def wait_for(self, text: str, count: int = 1) -> None:
-        """Until `text` has been printed `count` times; fails when the process exits first or after WAIT_SECONDS."""
-        with self._seen:
-            done = self._seen.wait_for(
-                lambda: sum(text in line for line in self.output) >= count or self._process.poll() is not None,
-                timeout=WAIT_SECONDS,
-            )
-            printed = sum(text in line for line in self.output)
-        if not done or printed < count:
-            raise AssertionError(f"never printed {text!r} ({count}x):\n{self.text}")
+    def wait_for(self, text: str) -> None:
+        """Until `text` has been printed; fails when the process exits first or after WAIT_SECONDS."""
+        self._console.wait_for(lambda output: any(text in line for line in output), repr(text), WAIT_SECONDS)
 
     def finish(self) -> int:
         """The exit code, once the process has ended by itself (at most WAIT_SECONDS)."""
         code = self._process.wait(timeout=WAIT_SECONDS)
-        self._reader.join(timeout=WAIT_SECONDS)
+        self._console.join(WAIT_SECONDS)
         return code
 
     def locust_processes(self) -> list[psutil.Process]:

@@ -15,7 +15,7 @@ import statistics
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import ClassVar
 
@@ -23,9 +23,10 @@ import pytest
 
 from loadtest import report
 from loadtest.__main__ import EXIT_NOT_RUN, EXIT_WORKER_LOST, free_port
-from tests.support.issuer import AUDIENCE, TestIssuer, running_issuer
+from tests.support.issuer import TestIssuer
 from tests.support.loadtest_process import LoadtestProcess
 from tests.support.local_api import LocalApiProcess
+from tests.support.stub_http import serving
 from tests.tooling.loadtest.test_locust_runs import PREFIX, run_loadtest
 from tests.tooling.loadtest.test_locust_with_tokens import token_file
 
@@ -189,11 +190,8 @@ class _SlowAnswers(BaseHTTPRequestHandler):
 @pytest.fixture
 def slow_api() -> Iterator[str]:
     _SlowAnswers.answered[0] = 0
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowAnswers)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(_SlowAnswers) as url:
+        yield url
 
 
 def test_requests_in_flight_when_the_run_ends_are_counted(slow_api: str, tmp_path: Path) -> None:
@@ -211,20 +209,6 @@ def test_requests_in_flight_when_the_run_ends_are_counted(slow_api: str, tmp_pat
     assert summary.requests == _SlowAnswers.answered[0]
     assert summary.requests >= 8  # 4 users: one PUT answered in the run, one in flight at its end, at least
     assert_every_workers_requests_counted(summary, 2)
-
-
-@pytest.fixture(scope="module")
-def issuer() -> Iterator[TestIssuer]:
-    with running_issuer() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def guarded_api(issuer: TestIssuer) -> Iterator[LocalApiProcess]:
-    overrides = f"JwtIssuer={issuer.url} JwtAudience={AUDIENCE}"
-    process = LocalApiProcess(args=("--parameter-overrides", overrides, "--concurrency", "4", "--no-reload"))
-    yield process
-    process.stop()
 
 
 def test_workers_share_a_token_file_without_sharing_a_person(
