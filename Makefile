@@ -128,9 +128,10 @@ typecheck: $(STAMP) ## mypy (strict): deployed code and local API, hooks, deploy
 	$(BIN)/mypy bench
 
 .PHONY: cfn-lint
-cfn-lint: $(STAMP) ## cfn-lint: template.yaml with the awslabs serverless rules (cfn-lint-serverless), and pipeline.yaml
+cfn-lint: $(STAMP) ## cfn-lint: template.yaml with the awslabs serverless rules (cfn-lint-serverless), pipeline.yaml, loadtest/fleet.yaml
 	$(BIN)/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
 	$(BIN)/cfn-lint pipeline.yaml
+	$(BIN)/cfn-lint loadtest/fleet.yaml
 
 .PHONY: sam-validate
 sam-validate: $(STAMP) ## sam validate --lint (offline, no credentials)
@@ -140,8 +141,8 @@ sam-validate: $(STAMP) ## sam validate --lint (offline, no credentials)
 validate: cfn-lint sam-validate ## cfn-lint with the awslabs serverless rules, then sam validate --lint
 
 .PHONY: checkov
-checkov: $(CHECKOV_STAMP) ## checkov on template.yaml and pipeline.yaml (own venv); each skip lives on its resource, with its reason
-	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation --file template.yaml --file pipeline.yaml
+checkov: $(CHECKOV_STAMP) ## checkov on template.yaml, pipeline.yaml and loadtest/fleet.yaml (own venv); each skip lives on its resource, with its reason
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation --file template.yaml --file pipeline.yaml --file loadtest/fleet.yaml
 
 # The end-to-end suite's venv is made here, not by a test: tests never download (tests/tooling/e2e runs it).
 .PHONY: pytest
@@ -169,8 +170,14 @@ hardening: $(STAMP) $(LOCAL_ON_PATH) ## Only the hardening tests (tests/hardenin
 	$(BIN)/pytest tests/hardening
 
 .PHONY: bench
-bench: $(STAMP) ## Performance budget, as ratios to floors of the same run: cold start, warm CPU, local API req/s; reports/bench.md
-	PYTHONPATH="$(PYTHONPATH):$(CURDIR)" $(PY) -m bench
+BENCH_PY = PYTHONPATH="$(PYTHONPATH):$(CURDIR)" $(PY)
+
+bench: $(STAMP) ## Performance budget, as ratios to floors of the same run: cold start, warm CPU, local API req/s; then bench-loadgen's
+	status=0; $(BENCH_PY) -m bench || status=$$?; $(BENCH_PY) -m bench.loadgen || status=1; exit $$status
+
+.PHONY: bench-loadgen
+bench-loadgen: $(STAMP) ## Load generation with 1 and 2 workers against a stub that is not the bottleneck; the ratio; reports/loadgen.md
+	$(BENCH_PY) -m bench.loadgen
 
 ##@ Deploy
 
@@ -240,20 +247,58 @@ DEV_TOKENS := reports/dev-issuer-tokens.json
 DEV_TOKEN_COUNT ?= 500
 dev-tokens = $(if $(and $(filter dev,$(JWT)),$(if $(TOKENS),,1)),mkdir -p reports && \
   $(PY) -m localapi.devissuer tokens '$(DEV_TOKEN_COUNT)' --port '$(DEV_ISSUER_PORT)' > '$(DEV_TOKENS)' &&)
+LOAD_USER_ARGS = $(if $(USERS),--users '$(USERS)') $(if $(SPAWN_RATE),--spawn-rate '$(SPAWN_RATE)') \
+  $(if $(USER_RATE),--user-rate '$(USER_RATE)')
 
 .PHONY: loadtest
-loadtest: $(STAMP) ## Headless locust: HOST=url|STACK=name USERS=10 SPAWN_RATE=10 DURATION=30s [USER_RATE PUT_RATIO SEED TOKENS JWT=dev]
-	$(dev-tokens) $(PY) -m loadtest run $(LOAD_ARGS) $(if $(USERS),--users '$(USERS)') \
-	  $(if $(SPAWN_RATE),--spawn-rate '$(SPAWN_RATE)') $(if $(USER_RATE),--user-rate '$(USER_RATE)')
+loadtest: $(STAMP) ## Headless locust: HOST=url|STACK=name USERS=10 SPAWN_RATE=10 DURATION=30s [WORKERS=n|auto USER_RATE PUT_RATIO SEED TOKENS JWT=dev]
+	$(dev-tokens) $(PY) -m loadtest run $(LOAD_ARGS) $(LOAD_USER_ARGS) $(if $(WORKERS),--workers '$(WORKERS)')
 
 .PHONY: check-deployment
-check-deployment: $(STAMP) ## RATE=5 req/s for DURATION=60s at HOST=url|STACK=name [TOKENS JWT=dev]; report, plot, fails below 100 %
-	$(dev-tokens) $(PY) -m loadtest check $(LOAD_ARGS) $(if $(RATE),--rate '$(RATE)')
+check-deployment: $(STAMP) ## RATE=5 req/s (in total) for DURATION=60s at HOST=url|STACK=name [WORKERS=n|auto TOKENS JWT=dev]; fails below 100 %
+	$(dev-tokens) $(PY) -m loadtest check $(LOAD_ARGS) $(if $(RATE),--rate '$(RATE)') $(if $(WORKERS),--workers '$(WORKERS)')
+
+# Workers on other machines: `make loadtest-master WORKERS=n` here, `make loadtest-worker MASTER=host:port` on each.
+MODE ?= run
+BIND ?= 0.0.0.0:5557
+MASTER_ARGS = $(if $(filter check,$(MODE)),$(if $(RATE),--rate '$(RATE)'),$(LOAD_USER_ARGS)) \
+  --remote-workers '$(or $(WORKERS),1)' --bind '$(BIND)' $(if $(WORKER_WAIT),--worker-wait '$(WORKER_WAIT)')
+
+.PHONY: loadtest-master
+loadtest-master: $(STAMP) ## A master for WORKERS=n workers elsewhere, at BIND=0.0.0.0:5557: MODE=run|check and the knobs of loadtest/check-deployment
+	$(dev-tokens) $(PY) -m loadtest $(MODE) $(LOAD_ARGS) $(MASTER_ARGS)
+
+.PHONY: loadtest-worker
+loadtest-worker: $(STAMP) ## A worker (PROCESSES=n|auto of them) for the master at MASTER=host:port [TOKENS: the master's file]
+	@$(if $(MASTER),,echo "error: say where the master listens: make loadtest-worker MASTER=host:port" >&2; exit 2;) \
+	$(PY) -m loadtest worker --master '$(MASTER)' $(if $(PROCESSES),--processes '$(PROCESSES)') $(if $(TOKENS),--tokens '$(TOKENS)')
+
+# The fleet: the same load from ECS Fargate tasks (loadtest/fleet.yaml, deployed by the load tester; docs/load-testing.md).
+FLEET_STACK ?= greeter-loadtest
+FLEET_ARGS = $(if $(findstring ://,$(HOST)),--host '$(HOST)') $(if $(STACK),--stack '$(STACK)') \
+  $(if $(filter command line,$(origin REGION)),--region '$(REGION)') --fleet-stack '$(FLEET_STACK)'
+FLEET_RUN_ARGS = --workers '$(or $(WORKERS),2)' --mode '$(MODE)' $(if $(DURATION),--duration '$(DURATION)') \
+  $(if $(RATE),--rate '$(RATE)') $(LOAD_USER_ARGS) $(if $(PUT_RATIO),--put-ratio '$(PUT_RATIO)') \
+  $(if $(SEED),--seed '$(SEED)') $(if $(TOKENS),--tokens '$(TOKENS)') \
+  $(if $(ARCHITECTURE),--architecture '$(ARCHITECTURE)') $(if $(filter 1 yes true,$(ON_DEMAND)),--on-demand) \
+  $(foreach parameter,$(FLEET_PARAMETERS),--parameter '$(parameter)')
+
+.PHONY: loadtest-image
+loadtest-image: $(STAMP) ## The load-test image on the local engine (its wheels from PyPI once), on the stand-in base of sam-local-images
+	$(PY) -m loadtest.image
+
+.PHONY: loadtest-fleet
+loadtest-fleet: $(STAMP) ## On ECS Fargate: STACK=name|HOST=url WORKERS=2 MODE=run|check DURATION [USERS RATE TOKENS ON_DEMAND=1 FLEET_PARAMETERS]
+	$(PY) -m loadtest.fleet run $(FLEET_ARGS) $(FLEET_RUN_ARGS)
+
+.PHONY: loadtest-fleet-delete
+loadtest-fleet-delete: $(STAMP) ## Stop the fleet's tasks, empty its reports bucket and delete its stack [FLEET_STACK REGION]
+	$(PY) -m loadtest.fleet delete $(FLEET_ARGS)
 
 ##@ Maintain
 
 .PHONY: lock
-lock: $(STAMP) ## Re-pin every lock (hashed): dev.txt, then the functions', the images' and the e2e suite's at its versions, then checkov's
+lock: $(STAMP) ## Re-pin every lock (hashed): dev.txt, then the functions', the images', the e2e suite's and the load-test image's at its versions, then checkov's
 	$(BIN)/uv pip compile requirements/dev.in --python-version $(PYTHON_VERSION) --generate-hashes \
 	  --custom-compile-command "make lock" -o requirements/dev.txt
 	$(BIN)/uv pip compile src/requirements.in --python-version $(PYTHON_VERSION) \
@@ -266,6 +311,8 @@ lock: $(STAMP) ## Re-pin every lock (hashed): dev.txt, then the functions', the 
 	  -o local/images/dynamodb-moto/requirements.txt
 	$(BIN)/uv pip compile requirements/e2e.in --python-version $(PYTHON_VERSION) --generate-hashes \
 	  -c requirements/dev.txt --custom-compile-command "make lock" -o requirements/e2e.txt
+	$(BIN)/uv pip compile loadtest/requirements.in --universal --python-version $(PYTHON_VERSION) \
+	  --generate-hashes -c requirements/dev.txt --custom-compile-command "make lock" -o loadtest/requirements.txt
 	$(BIN)/uv pip compile requirements/checkov.in --python-version $(PYTHON_VERSION) --generate-hashes \
 	  --custom-compile-command "make lock" -o requirements/checkov.txt
 

@@ -1,13 +1,20 @@
-"""`python -m loadtest run|check`: what `make loadtest` and `make check-deployment` run.
+"""`python -m loadtest run|check|worker`: what `make loadtest`, `make check-deployment` and
+`make loadtest-worker` run.
 
 run     a headless locust run with USERS users, as fast as each is answered (or --user-rate)
 check   a constant arrival rate (default 5 requests/s for 60 s) to keep up while a deployment
         shifts traffic; exits 1 unless every request succeeded
+worker  a locust worker for a master started elsewhere with --remote-workers
 
 With the JWT authorizer on, --tokens FILE (username -> token) gives each request its user's
 token. Both write locust's CSV files and HTML report, summary.txt and latency.png to
 reports/<UTC time>/ and print the summary. The target is --host URL, or --stack NAME (its
 ApiUrl output). Locust runs in a child process: it monkey-patches the standard library.
+
+More than one process sends the load with --workers N (locust's --processes: a master and N
+workers on this machine; `auto` is one per core) or --remote-workers N (a master that waits for
+N workers started elsewhere with `worker --master HOST:PORT`). Exit codes: 0 done, 1 a check
+with failed requests, 2 not run (or locust failed), 3 a worker or the master was lost mid-run.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +34,7 @@ from urllib.parse import urlsplit
 
 import boto3
 
-from loadtest import report
+from loadtest import report, s3
 from loadtest.stack import StackLookupError, api_url
 from loadtest.workload import read_tokens
 
@@ -35,7 +43,10 @@ LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 PREFIX = "locust"
 EXIT_FAILED_REQUESTS = 1
 EXIT_NOT_RUN = 2
+EXIT_WORKER_LOST = 3  # the locustfile's own EXIT_WORKER_LOST (it cannot be imported here: it imports locust)
 CONNECT_TIMEOUT_SECONDS = 5
+DEFAULT_MASTER_PORT = 5557  # locust's own default
+STOP_TIMEOUT_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -47,18 +58,71 @@ class Plan:
     user_rate: float
 
 
-def constant_rate(rate: float, patience_s: float) -> Plan:
-    """Locust users that together send `rate` requests a second, evenly spread.
+def constant_rate(rate: float, patience_s: float, workers: int = 1) -> Plan:
+    """Locust users that together send `rate` requests a second, evenly spread, over `workers` processes.
 
     Locust is a closed model: a user waits for its answer before its next request. Each user
     here keeps a fixed schedule of one request every `patience_s` seconds (loadtest.workload.
     Schedule), so a response may take up to that long before that user falls behind, and it
     catches up after. All users start at once and offset their first request by 1/rate from
     each other, which spreads the requests evenly from the first second (locust spawns users
-    in batches once a second, so a spawn rate alone would send bursts).
+    in batches once a second, so a spawn rate alone would send bursts). The rate is the run's
+    total: the users are a multiple of the workers, so each worker sends the same share.
     """
-    users = max(1, math.ceil(rate * patience_s))
+    users = workers * max(1, math.ceil(rate * patience_s / workers))
     return Plan(users=users, spawn_rate=users, user_rate=rate / users)
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """Where the users run: in locust's own process (workers=1, local), in `workers` processes
+    it forks on this machine (`--processes`), or on `workers` workers that connect from elsewhere."""
+
+    workers: int = 1
+    remote: bool = False
+    bind_host: str = "127.0.0.1"
+    bind_port: int = 0
+    wait_s: float = 120.0
+
+    def locust_arguments(self) -> list[str]:
+        if self.remote:
+            return [
+                *("--master", "--expect-workers", str(self.workers)),
+                *("--master-bind-host", self.bind_host, "--master-bind-port", str(self.bind_port)),
+                *("--expect-workers-max-wait", f"{self.wait_s:g}"),
+            ]
+        if self.workers == 1:
+            return []
+        return [
+            *("--processes", str(self.workers)),
+            *("--master-bind-host", self.bind_host, "--master-bind-port", str(self.bind_port)),
+            *("--master-port", str(self.bind_port)),  # where the forked workers connect
+        ]
+
+    def describe(self) -> str:
+        if self.remote:
+            return f"a master at {self.bind_host}:{self.bind_port} waiting for {self.workers} workers"
+        return "1 process" if self.workers == 1 else f"a master and {self.workers} worker processes"
+
+
+def _workers(text: str) -> int:
+    """A worker count, or `auto`: one per core."""
+    return os.cpu_count() or 1 if text == "auto" else _count(text)
+
+
+def _address(text: str) -> tuple[str, int]:
+    """HOST:PORT (or PORT alone, on every interface)."""
+    host, _, port = text.rpartition(":")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    return host or "0.0.0.0", int(port)  # noqa: S104 - a master for workers on other machines listens for them
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on now, for the master of forked workers (they only talk over loopback)."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
 
 
 def _positive(text: str) -> float:
@@ -87,6 +151,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         prog="python -m loadtest", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     modes = parser.add_subparsers(dest="mode", required=True)
+    _worker_arguments(modes.add_parser("worker", help="a locust worker for a master started with --remote-workers"))
     run = modes.add_parser("run", help="a headless load test")
     run.add_argument("--users", type=_count, default=10)
     run.add_argument("--spawn-rate", type=_positive, default=10)
@@ -106,10 +171,60 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         mode.add_argument("--out", type=Path, help="report directory (default reports/<UTC time>)")
         mode.add_argument(
             "--tokens",
-            type=Path,
-            help="JSON file of username -> token, when the JWT authorizer guards the API (docs/load-testing.md)",
+            help="JSON file (or s3:// URL) of username -> token, when the JWT authorizer guards the API "
+            "(docs/load-testing.md)",
+        )
+        mode.add_argument(
+            "--upload", metavar="S3_URL", help="also copy the report's files under this s3://bucket/prefix (the fleet)"
+        )
+        spread = mode.add_mutually_exclusive_group()
+        spread.add_argument(
+            "--workers",
+            type=_workers,
+            default=1,
+            help="worker processes on this machine (locust --processes); auto: one per core (default 1: no master)",
+        )
+        spread.add_argument(
+            "--remote-workers",
+            type=_count,
+            metavar="N",
+            help="wait for N workers started elsewhere (python -m loadtest worker --master HOST:PORT)",
+        )
+        mode.add_argument(
+            "--bind",
+            type=_address,
+            default=("0.0.0.0", DEFAULT_MASTER_PORT),  # noqa: S104 - remote workers must reach it
+            help=f"with --remote-workers: where the master listens (default 0.0.0.0:{DEFAULT_MASTER_PORT})",
+        )
+        mode.add_argument(
+            "--worker-wait",
+            type=_positive,
+            default=120,
+            help="with --remote-workers: seconds to wait for them all to connect (default 120)",
         )
     return parser.parse_args(argv)
+
+
+def _worker_arguments(worker: argparse.ArgumentParser) -> None:
+    worker.add_argument("--master", type=_address, required=True, help="HOST:PORT of the master")
+    worker.add_argument("--processes", type=_workers, default=1, help="workers on this machine; auto: one per core")
+    worker.add_argument("--tokens", help="the master's token file (or s3:// URL), when it runs with --tokens")
+    worker.add_argument(
+        "--master-wait", type=_positive, default=60, help="seconds to wait for the master's port to open (default 60)"
+    )
+    worker.add_argument(
+        "--master-silence",
+        type=_positive,
+        default=15,
+        help="stop when the master has sent nothing for this many seconds (default 15)",
+    )
+
+
+def distribution(args: argparse.Namespace) -> Distribution:
+    if args.remote_workers:
+        host, port = args.bind
+        return Distribution(args.remote_workers, remote=True, bind_host=host, bind_port=port, wait_s=args.worker_wait)
+    return Distribution(args.workers, bind_port=free_port() if args.workers > 1 else 0)
 
 
 def _target(args: argparse.Namespace) -> str:
@@ -153,13 +268,16 @@ def _new_report_directory(parent: Path) -> Path:
     raise AssertionError("unreachable")
 
 
-def locust_command(host: str, plan: Plan, args: argparse.Namespace, out: Path) -> list[str]:
+def locust_command(
+    host: str, plan: Plan, args: argparse.Namespace, out: Path, spread: Distribution | None = None
+) -> list[str]:
     return [
         sys.executable,
         "-m",
         "locust",
         "--locustfile",
         str(LOCUSTFILE),
+        *(spread or Distribution()).locust_arguments(),
         "--headless",
         "--only-summary",
         "--host",
@@ -171,7 +289,7 @@ def locust_command(host: str, plan: Plan, args: argparse.Namespace, out: Path) -
         "--run-time",
         args.duration,
         "--stop-timeout",
-        "10",  # let requests in flight at the end finish and count
+        str(STOP_TIMEOUT_SECONDS),  # let requests in flight at the end finish and count
         "--csv",
         str(out / PREFIX),
         "--html",
@@ -188,58 +306,131 @@ def locust_command(host: str, plan: Plan, args: argparse.Namespace, out: Path) -
     ]
 
 
-def token_problem(path: Path | None, users: int) -> str | None:
-    """Why the token file cannot drive `users` simulated users (unreadable, malformed, too few), or None."""
+def token_problem(path: Path | None, users: int, workers: int = 1) -> str | None:
+    """Why the token file cannot drive `users` simulated users (unreadable, malformed, too few), or None.
+
+    Over several workers, each gets every `workers`-th token user and may run one user more than
+    another, so the file needs `workers` times the most users one worker runs.
+    """
     if path is None:
         return None
     try:
         tokens = read_tokens(str(path))
     except (OSError, ValueError) as error:
         return str(error)
-    if len(tokens) < users:
+    needed = workers * math.ceil(users / workers)
+    if len(tokens) >= needed:
+        return None
+    if workers == 1:
         return f"{path} has tokens for {len(tokens)} user(s); {users} simulated users need one each at least"
-    return None
+    return (
+        f"{path} has tokens for {len(tokens)} user(s); {users} simulated users over {workers} workers need "
+        f"{needed} at least (each worker takes every {workers}th user of the file)"
+    )
+
+
+def reachable_master(host: str, port: int, wait_s: float) -> bool:
+    """Whether the master's port accepts a connection within `wait_s` (it may still be starting)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_SECONDS):
+                return True
+        except OSError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(1)
+
+
+def worker(args: argparse.Namespace) -> int:
+    """A locust worker (or several, --processes) for a master elsewhere; its exit code is locust's."""
+    host, port = args.master
+    if not reachable_master(host, port, args.master_wait):
+        print(f"error: no master answers at {host}:{port} after {args.master_wait:g} s", file=sys.stderr)
+        return EXIT_NOT_RUN
+    tokens = s3.local_copy(args.tokens) if args.tokens else None
+    if tokens is not None and (problem := token_problem(tokens, 1)) is not None:
+        print(f"error: --tokens: {problem}", file=sys.stderr)
+        return EXIT_NOT_RUN
+    command = [
+        *(sys.executable, "-m", "locust", "--locustfile", str(LOCUSTFILE), "--worker"),
+        *("--master-host", host, "--master-port", str(port), "--master-silence", f"{args.master_silence:g}"),
+        *(["--processes", str(args.processes)] if args.processes > 1 else []),
+        *(["--tokens", str(tokens)] if tokens else []),
+    ]
+    print(f"worker: {args.processes} process(es) for the master at {host}:{port}", flush=True)
+    return subprocess.run(command, cwd=ROOT, env=_locust_env(), check=False).returncode
+
+
+def _locust_env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
+    if args.mode == "worker":
+        return worker(args)
+    return load(args)
+
+
+def load(args: argparse.Namespace) -> int:
+    """`run` or `check`: plans the users, runs locust, writes and prints the report; the exit code."""
     host = _target(args)
     reason = unreachable(host)
     if reason is not None:
         hint = " Start the local API first (make run), or give the URL it prints." if not args.stack else ""
         print(f"error: nothing answers at {host} ({reason}).{hint}", file=sys.stderr)
         return EXIT_NOT_RUN
+    spread = distribution(args)
     if args.mode == "check":
-        plan = constant_rate(args.rate, args.patience)
+        plan = constant_rate(args.rate, args.patience, spread.workers)
     else:
         plan = Plan(users=args.users, spawn_rate=args.spawn_rate, user_rate=args.user_rate)
-    problem = token_problem(args.tokens, plan.users)
+    if args.tokens:
+        args.tokens = s3.local_copy(args.tokens)
+    problem = token_problem(args.tokens, plan.users, spread.workers)
     if problem is not None:
         print(f"error: --tokens: {problem}", file=sys.stderr)
         return EXIT_NOT_RUN
     out = args.out or _new_report_directory(ROOT / "reports")
     out.mkdir(parents=True, exist_ok=True)
     pace = f"{plan.user_rate:g} req/s each" if plan.user_rate else "each sends again once answered"
-    print(f"{args.mode}: {host}, {plan.users} users ({pace}), {args.duration}")
+    print(f"{args.mode}: {host}, {plan.users} users ({pace}), {args.duration}, {spread.describe()}")
     print(f"report directory: {out}", flush=True)
 
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    locust = subprocess.run(locust_command(host, plan, args, out), cwd=ROOT, env=env, check=False)
-    if locust.returncode != 0 or not (out / f"{PREFIX}_final_stats.csv").exists():
+    locust = subprocess.run(locust_command(host, plan, args, out, spread), cwd=ROOT, env=_locust_env(), check=False)
+    lost = locust.returncode == EXIT_WORKER_LOST
+    if (locust.returncode != 0 and not lost) or not (out / f"{PREFIX}_final_stats.csv").exists():
         print(f"error: locust did not complete (exit code {locust.returncode})", file=sys.stderr)
         return EXIT_NOT_RUN
-
-    summary = report.summarize(out / PREFIX)
-    text = report.render(summary)
-    (out / "summary.txt").write_text(text, encoding="utf-8")
-    samples = report.read_samples(out / f"{PREFIX}_samples.csv")
-    title = f"{args.mode} {host}: {summary.requests} requests, {summary.success_ratio:.2%} success"
-    report.plot(samples, title, out / "latency.png")
-    print(f"\n{text}\nwritten: {out / 'summary.txt'}, {out / 'latency.png'}, {out / 'report.html'}")
+    summary = write_report(out, f"{args.mode} {host}")
+    if args.upload:
+        keys = s3.upload_directory(out, args.upload)
+        print(f"uploaded: {len(keys)} files to {args.upload}")
+    if lost:
+        print(
+            "error: the run ended early: a worker (or the master) was lost (locust's message above says which); "
+            "the report covers the requests counted until then",
+            file=sys.stderr,
+        )
+        return EXIT_WORKER_LOST
     if args.mode == "check" and not summary.succeeded:
         print("check failed: not every request succeeded", file=sys.stderr)
         return EXIT_FAILED_REQUESTS
     return 0
+
+
+def write_report(out: Path, what: str) -> report.Summary:
+    """summary.txt and latency.png from what locust wrote to `out`; prints the summary."""
+    summary = report.summarize(out / PREFIX)
+    text = report.render(summary)
+    (out / "summary.txt").write_text(text, encoding="utf-8")
+    samples = report.read_samples(out / f"{PREFIX}_samples.csv")
+    report.plot(
+        samples, f"{what}: {summary.requests} requests, {summary.success_ratio:.2%} success", out / "latency.png"
+    )
+    print(f"\n{text}\nwritten: {out / 'summary.txt'}, {out / 'latency.png'}, {out / 'report.html'}")
+    return summary
 
 
 if __name__ == "__main__":

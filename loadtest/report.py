@@ -3,7 +3,8 @@
 Totals, rates, latencies and percentiles come from locust's stats table (PREFIX_final_stats.csv,
 the Aggregated row) and the error set from its failures table; nothing here recomputes a
 percentile. Status codes and the plot come from PREFIX_samples.csv, the one row per request
-the locustfile writes, because locust's tables do not keep status codes.
+the locustfile writes, because locust's tables do not keep status codes; how many requests each
+worker sent, from PREFIX_workers.csv (in a distributed run, the master counts each worker's rows).
 """
 
 from __future__ import annotations
@@ -65,6 +66,8 @@ class Summary:
     status_codes: dict[int, int]
     errors: dict[str, int]
     """Failure text (method, name, error) to occurrences."""
+    workers: dict[str, int]
+    """Worker ("0", "1", ...; "local" without workers) to the requests it sent."""
 
     @property
     def throughput(self) -> float:
@@ -115,8 +118,15 @@ def read_samples(path: Path) -> list[Sample]:
         ]
 
 
+def read_workers(path: Path) -> dict[str, int]:
+    with path.open(newline="", encoding="utf-8") as file:
+        return {
+            row["worker"] if row["id"] != "local" else "local": int(row["requests"]) for row in csv.DictReader(file)
+        }
+
+
 def summarize(prefix: Path) -> Summary:
-    """Reads PREFIX_final_stats.csv, PREFIX_final_failures.csv and PREFIX_samples.csv."""
+    """Reads PREFIX_final_stats.csv, PREFIX_final_failures.csv, PREFIX_samples.csv and PREFIX_workers.csv."""
     with Path(f"{prefix}_final_stats.csv").open(newline="", encoding="utf-8") as file:
         rows = list(csv.DictReader(file))
     with Path(f"{prefix}_final_failures.csv").open(newline="", encoding="utf-8") as file:
@@ -142,11 +152,19 @@ def summarize(prefix: Path) -> Summary:
         errors={
             f"{row['Method']} {row['Name']}: {_error_text(row['Error'])}": int(row["Occurrences"]) for row in failures
         },
+        workers=read_workers(Path(f"{prefix}_workers.csv")),
     )
 
 
 def _ms(value: float) -> str:
     return f"{value:.1f}ms" if value < 10 else f"{value:.0f}ms"
+
+
+def _workers(workers: dict[str, int]) -> str:
+    """`1 (no master): 3184` alone; `2: 0:1503 1:1497` distributed."""
+    if list(workers) == ["local"]:
+        return f"1 (no master): {workers['local']}"
+    return f"{len(workers)}: " + "  ".join(f"{worker}:{count}" for worker, count in workers.items())
 
 
 def render(summary: Summary) -> str:
@@ -161,6 +179,7 @@ def render(summary: Summary) -> str:
         f"{'Latencies':<14}[min, mean, 50, 90, 95, 99, max]  {', '.join(_ms(value) for value in values)}",
         f"{'Success':<14}[ratio]                            {summary.success_ratio:.2%}",
         f"{'Status Codes':<14}[code:count]                       {codes}",
+        f"{'Workers':<14}[count, requests each]             {_workers(summary.workers)}",
         f"{'By request':<14}[requests, failures, 50, 99]",
     ]
     lines += [

@@ -8,9 +8,11 @@ status: a record mixed up between users under load shows up as a wrong number of
 from __future__ import annotations
 
 import calendar
+import hashlib
 import json
 import random
 import string
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -43,6 +45,16 @@ def staggered(start: float, user_number: int, users: int, user_rate: float) -> S
     """User k of n, each sending `user_rate` a second, starts k/(n x user_rate) after `start`:
     together they send evenly spaced requests from the first second, not a burst per second."""
     return Schedule(first=start + user_number / (users * user_rate), interval=1 / user_rate)
+
+
+def aligned_start(monotonic_now: float, wall_now: float, period: float) -> float:
+    """The next tick of a wall-clock grid of `period` seconds, on the monotonic clock.
+
+    Workers that send the same rate start their schedules on a tick: whenever each of them got
+    its spawn message, they start in phase (a worker one tick later is one whole period of its
+    own schedule behind, which is the same phase), so their interleaved slots stay evenly spaced.
+    """
+    return monotonic_now + period - wall_now % period
 
 
 class WrongAnswerError(Exception):
@@ -78,9 +90,42 @@ def read_tokens(path: str) -> dict[str, str]:
     return document
 
 
+def tokens_digest(tokens: dict[str, str]) -> str:
+    """A digest of a token file's content (empty without one): a worker checks it has the master's file."""
+    if not tokens:
+        return ""
+    return hashlib.sha256(json.dumps(tokens, sort_keys=True).encode()).hexdigest()
+
+
 def is_json(content_type: str | None) -> bool:
     """`application/json`, with or without parameters such as a charset."""
     return (content_type or "").split(";")[0].strip().lower() == "application/json"
+
+
+@dataclass(frozen=True)
+class Share:
+    """The part of a distributed run one locust worker plays: worker `index` of `count` (0 of 1 alone).
+
+    Workers share no memory, so each takes a disjoint part of everything that must be unique in
+    the run: the names it generates (by a hash of the name, case-insensitively), the users of a
+    token file (every `count`-th), and the user numbers that seed each user and place its first
+    request (`slot`).
+    """
+
+    index: int = 0
+    count: int = 1
+
+    def owns(self, name: str) -> bool:
+        """Whether a generated name is this worker's to register; alone, every name is."""
+        return self.count == 1 or zlib.crc32(name.lower().encode()) % self.count == self.index
+
+    def pool(self, names: list[str]) -> list[str]:
+        """This worker's users of a token file: every `count`-th, so the parts differ by one at most."""
+        return sorted(names)[self.index :: self.count]
+
+    def slot(self, number: int) -> int:
+        """The run-wide number of this worker's `number`-th user: workers interleave (0, 2, 4 and 1, 3, 5)."""
+        return number * self.count + self.index
 
 
 class NoOneLeftError(Exception):
@@ -94,12 +139,14 @@ class People:
     Names are unique case-insensitively across every `People` sharing `taken` (one locust
     process), so one simulated user never greets a person another one re-registered. With a
     `pool` (the users a token file has tokens for, shared by every `People` of the process),
-    names come from it, each to one simulated user, until none is left.
+    names come from it, each to one simulated user, until none is left. In a distributed run,
+    `share` keeps the names of one worker apart from every other worker's.
     """
 
     rng: random.Random
     taken: set[str] = field(default_factory=set)
     pool: list[str] | None = None
+    share: Share = field(default_factory=Share)
 
     def name(self) -> str:
         if self.pool is not None:
@@ -108,7 +155,7 @@ class People:
             length = self.rng.randint(3, 12)
             letters = "".join(self.rng.choice(string.ascii_lowercase) for _ in range(length))
             name = letters.capitalize() if self.rng.random() < 0.8 else letters
-            if name.lower() not in self.taken:
+            if name.lower() not in self.taken and self.share.owns(name):
                 self.taken.add(name.lower())
                 return name
 

@@ -91,12 +91,13 @@ def python_version(template: SamTemplate | None = None) -> str:
     return runtime.removeprefix("python")
 
 
-def _digest(*parts: str | Path) -> str:
-    digest = hashlib.sha256()
+def digest(*parts: str | Path) -> str:
+    """12 hex digits of a hash of strings and files' contents: what a stand-in's tag carries."""
+    hasher = hashlib.sha256()
     for part in parts:
-        digest.update(part.read_bytes() if isinstance(part, Path) else part.encode())
-        digest.update(b"\0")
-    return digest.hexdigest()[:12]
+        hasher.update(part.read_bytes() if isinstance(part, Path) else part.encode())
+        hasher.update(b"\0")
+    return hasher.hexdigest()[:12]
 
 
 def _present(client: Any, name: str) -> bool:
@@ -122,7 +123,9 @@ def _pulled(client: Any, name: str, log: Callable[[str], None]) -> bool:
     return True
 
 
-def _build(client: Any, context: Path, tag: str, buildargs: dict[str, str] | None = None) -> None:
+def build(
+    client: Any, context: Path, tag: str, buildargs: dict[str, str] | None = None, platform: str | None = None
+) -> None:
     """`docker build` of a prepared context directory, failing with the builder's own error."""
     stream = client.api.build(
         path=str(context),
@@ -133,6 +136,7 @@ def _build(client: Any, context: Path, tag: str, buildargs: dict[str, str] | Non
         forcerm=True,
         pull=False,
         decode=True,
+        platform=platform,
     )
     for chunk in stream:
         if "error" in chunk:
@@ -140,7 +144,7 @@ def _build(client: Any, context: Path, tag: str, buildargs: dict[str, str] | Non
 
 
 @contextmanager
-def _build_context(name: str) -> Iterator[Path]:
+def build_context(name: str) -> Iterator[Path]:
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     context = Path(tempfile.mkdtemp(prefix=f"build-{name}-", dir=WORK_DIR))
     try:
@@ -209,7 +213,7 @@ class Provisioner:
     # ------------------------------------------------------------ Debian base of the stand-ins
     def debian(self) -> str:
         packages = "python3"
-        tag = f"greeter-local/debian:{DEBIAN_SUITE}-{ARCHITECTURE}-{_digest(DEBIAN_SUITE, packages)}"
+        tag = f"greeter-local/debian:{DEBIAN_SUITE}-{ARCHITECTURE}-{digest(DEBIAN_SUITE, packages)}"
         if _present(self.client, tag):
             return tag
         if not self.build:
@@ -221,7 +225,7 @@ class Provisioner:
                 f"or the real images on the engine: {self.real_lambda_base()} and {DYNAMODB_LOCAL_IMAGE}"
             )
         self.log(f"building {tag} with debootstrap from {DEBIAN_MIRROR}")
-        with _build_context("debian") as context:
+        with build_context("debian") as context:
             rootfs = context / "rootfs"
             subprocess.run(
                 [debootstrap, "--variant=minbase", f"--include={packages}", DEBIAN_SUITE, str(rootfs), DEBIAN_MIRROR],
@@ -256,17 +260,17 @@ class Provisioner:
         """
         source = IMAGES_DIR / directory
         files = sorted(path for path in source.iterdir() if path.suffix != ".in")
-        tag = tag_prefix + _digest(self.version, *files)
+        tag = tag_prefix + digest(self.version, *files)
 
-        def build() -> None:
+        def build_stand_in() -> None:
             debian = self.debian()
-            with _build_context(directory) as context:
+            with build_context(directory) as context:
                 for file in files:
                     shutil.copy2(file, context / file.name)
                 _pip_install(source / "requirements.txt", context / "packages")
-                _build(self.client, context, tag, {"BASE": debian, "PYTHON": f"python{self.version}"})
+                build(self.client, context, tag, {"BASE": debian, "PYTHON": f"python{self.version}"})
 
-        return tag, build
+        return tag, build_stand_in
 
     # ------------------------------------------------------------ functions: base + src/requirements.txt
     def functions(self, lambda_base: str) -> str:
@@ -275,16 +279,16 @@ class Provisioner:
         base_id = self.client.images.get(lambda_base).id
         # The hash is in the repository, not only the tag: SAM names the image it derives
         # `<repository>:rapid-<arch>` and reuses it while it exists.
-        name = f"greeter-local/functions-{_digest(base_id, dockerfile, requirements)}:{ARCHITECTURE}"
+        name = f"greeter-local/functions-{digest(base_id, dockerfile, requirements)}:{ARCHITECTURE}"
         if _present(self.client, name):
             return name
         if not self.build:
             raise self._missing(f"{name} (the functions' dependencies on {lambda_base})")
         self.log(f"building {name}: {requirements.relative_to(PROJECT_ROOT)} on {lambda_base}")
-        with _build_context("functions") as context:
+        with build_context("functions") as context:
             shutil.copy2(dockerfile, context / "Dockerfile")
             _pip_install(requirements, context / "python")
-            _build(self.client, context, name, {"BASE": lambda_base})
+            build(self.client, context, name, {"BASE": lambda_base})
         return name
 
     # ------------------------------------------------------------ DynamoDB

@@ -15,10 +15,10 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from tests.support.console import Console
 from tests.support.paths import ROOT
 
 _LISTENING = re.compile(r"Local API listening on (http://\S+)")
@@ -66,7 +66,6 @@ class LocalApiProcess:
             command = [sys.executable, "-m", "localapi", "--host", "127.0.0.1", "--port", "0"]
             command += ["--log-file", str(log_file), *args]
         self.output: list[str] = []
-        self._seen = threading.Condition()
         self._process = subprocess.Popen(
             list(command),
             cwd=ROOT,
@@ -77,8 +76,7 @@ class LocalApiProcess:
             start_new_session=True,  # `stop` signals the whole group: make and the server under it
         )
         self.url = self._wait_for_url()
-        self._drainer = threading.Thread(target=self._drain, daemon=True)
-        self._drainer.start()
+        self._console = Console(self._process, self.output)
 
     @classmethod
     def through_make(
@@ -104,24 +102,12 @@ class LocalApiProcess:
                 return found.group(1)
         raise RuntimeError("the local API exited before listening:\n" + "".join(self.output))
 
-    def _drain(self) -> None:
-        assert self._process.stdout is not None
-        for line in self._process.stdout:
-            with self._seen:
-                self.output.append(line)
-                self._seen.notify_all()
-        with self._seen:
-            self._seen.notify_all()
-
     def wait_for(self, found: Callable[[list[str]], bool], what: str = "a line") -> list[str]:
         """The output once `found(output)` holds; fails after WAIT_SECONDS or when the server has exited."""
-        with self._seen:
-            done = self._seen.wait_for(
-                lambda: found(self.output) or self._process.poll() is not None, timeout=WAIT_SECONDS
-            )
-            if not done or not found(self.output):
-                raise AssertionError(f"the local API never printed {what}:\n" + "".join(self.output))
-            return list(self.output)
+        try:
+            return self._console.wait_for(found, what, WAIT_SECONDS)
+        except AssertionError as error:
+            raise AssertionError(f"the local API {error}") from None
 
     def wait_for_line(self, text: str) -> str:
         """The first console line holding `text`, waiting for it if need be."""
@@ -136,5 +122,5 @@ class LocalApiProcess:
         with contextlib.suppress(ProcessLookupError):  # already gone
             os.killpg(self._process.pid, signal.SIGTERM)
         code = self._process.wait(timeout=WAIT_SECONDS)
-        self._drainer.join(timeout=WAIT_SECONDS)  # every line printed before the pipe closed is in `output`
+        self._console.join(WAIT_SECONDS)  # every line printed before the pipe closed is in `output`
         return code

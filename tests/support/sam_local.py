@@ -12,6 +12,7 @@ import re
 import signal
 import subprocess
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -25,16 +26,21 @@ REQUIRED_VARIABLE = "GREETER_REQUIRE_SAM_LOCAL"
 STOP_TIMEOUT_SECONDS = 120  # SAM gets 30 s to stop its containers; this only bounds a hung test
 
 
-def engine_and_images() -> tuple[Any, Images]:
-    """The engine and the provisioned images; otherwise a skip that says why (a failure when CI requires them)."""
+def on_docker[T](need: str, prepare: Callable[[Any], T]) -> tuple[Any, T]:
+    """The engine and what `prepare` makes of it; otherwise a skip that says why (a failure when CI requires them)."""
     try:
         client = engine()
-        return client, resolve(client)
+        return client, prepare(client)
     except (EngineUnavailableError, ProvisioningError) as error:
-        reason = f"sam local tests need a Docker engine with the images provisioned: {error}"
+        reason = f"{need}: {error}"
         if os.environ.get(REQUIRED_VARIABLE) == "1":
             pytest.fail(f"{reason} ({REQUIRED_VARIABLE}=1, as .ci/run sets it, forbids skipping)")
         pytest.skip(reason)
+
+
+def engine_and_images() -> tuple[Any, Images]:
+    """The engine and the provisioned images; otherwise a skip that says why (a failure when CI requires them)."""
+    return on_docker("sam local tests need a Docker engine with the images provisioned", resolve)
 
 
 class SamLocalProcess:

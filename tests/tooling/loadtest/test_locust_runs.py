@@ -11,9 +11,8 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import ClassVar
 
@@ -24,6 +23,7 @@ from moto.server import ThreadedMotoServer
 from loadtest import report
 from tests.support.local_api import LocalApiProcess
 from tests.support.paths import ROOT
+from tests.support.stub_http import serving
 
 pytestmark = pytest.mark.integration
 PREFIX = "locust"
@@ -155,11 +155,8 @@ class _WrongAnswers(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def wrong_api() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _WrongAnswers)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(_WrongAnswers) as url:
+        yield url
 
 
 def test_every_wrong_answer_is_a_failure(wrong_api: str, tmp_path: Path) -> None:

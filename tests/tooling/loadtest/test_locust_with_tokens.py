@@ -10,33 +10,18 @@ import json
 import os
 import shlex
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from loadtest import report
-from tests.support.issuer import AUDIENCE, TestIssuer, running_issuer
+from tests.support.issuer import TestIssuer
 from tests.support.local_api import LocalApiProcess
 from tests.support.paths import ROOT
 from tests.tooling.loadtest.test_locust_runs import PREFIX, run_loadtest
 from tests.tooling.loadtest.test_make_loadtest import loadtest_arguments
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def issuer() -> Iterator[TestIssuer]:
-    with running_issuer() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def guarded_api(issuer: TestIssuer) -> Iterator[LocalApiProcess]:
-    overrides = f"JwtIssuer={issuer.url} JwtAudience={AUDIENCE} JwtProtectGet=true"
-    process = LocalApiProcess(args=("--parameter-overrides", overrides, "--concurrency", "4", "--no-reload"))
-    yield process
-    process.stop()
 
 
 def token_file(issuer: TestIssuer, path: Path, count: int) -> Path:

@@ -18,8 +18,14 @@ STATS_HEADER = (
 TAB_RED = np.array([214, 39, 40]) / 255
 
 
-def write_run(prefix: Path, samples: list[tuple[float, str, float, int, bool]], failures: list[str]) -> None:
-    """Tables shaped like locust's StatsCSV output and the locustfile's samples."""
+def write_run(
+    prefix: Path,
+    samples: list[tuple[float, str, float, int, bool]],
+    failures: list[str],
+    workers: str = "worker,id,requests\n0,local,4\n",
+) -> None:
+    """Tables shaped like locust's StatsCSV output and the locustfile's samples and workers."""
+    Path(f"{prefix}_workers.csv").write_text(workers, encoding="utf-8")
     Path(f"{prefix}_final_stats.csv").write_text(
         "\n".join(
             [
@@ -87,12 +93,21 @@ def test_render_lays_the_summary_out_like_vegeta(tmp_path: Path) -> None:
         "Latencies     [min, mean, 50, 90, 95, 99, max]  4.0ms, 16ms, 10ms, 41ms, 41ms, 41ms, 41ms",
         "Success       [ratio]                            75.00%",
         "Status Codes  [code:count]                       200:1  204:2  404:1",
+        "Workers       [count, requests each]             1 (no master): 4",
         "By request    [requests, failures, 50, 99]",
         "  GET /hello/[username]: 2, 1, 20ms, 41ms",
         "  PUT /hello/[username]: 2, 0, 5.0ms, 8.0ms",
         "Error Set:",
         "  GET /hello/[username]: GET of a registered user: expected 200, got 404 (1x)",
     ]
+
+
+def test_the_summary_names_each_workers_requests(tmp_path: Path) -> None:
+    workers = "worker,id,requests\n0,host-a_1f,3\n1,host-b_2e,1\n"
+    write_run(tmp_path / "locust", FAILED_RUN, [], workers)
+    summary = report.summarize(tmp_path / "locust")
+    assert summary.workers == {"0": 3, "1": 1}
+    assert "Workers       [count, requests each]             2: 0:3  1:1\n" in report.render(summary)
 
 
 def test_a_run_without_requests_did_not_succeed(tmp_path: Path) -> None:

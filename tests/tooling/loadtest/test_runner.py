@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -9,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from loadtest.__main__ import EXIT_NOT_RUN, constant_rate, main
+from loadtest.__main__ import EXIT_NOT_RUN, _arguments, constant_rate, distribution, main, token_problem
 from tests.support.paths import ROOT
 
 
@@ -77,3 +79,46 @@ def test_the_make_targets_fail_fast_against_a_dead_port(dead_url: str, target: s
     )
     assert done.returncode != 0
     assert f"error: nothing answers at http://127.0.0.1:{port} (Connection refused)" in done.stderr
+
+
+def test_over_workers_a_token_file_needs_a_part_for_the_busiest_worker(tmp_path: Path) -> None:
+    """5 users over 2 workers: one worker runs 3 and takes every other token user, so 6 tokens are needed."""
+    path = tmp_path / "tokens.json"
+    path.write_text(json.dumps({f"User{letter}": "t" for letter in "abcde"}), encoding="utf-8")
+    assert token_problem(path, 5) is None
+    problem = token_problem(path, 5, workers=2)
+    assert problem is not None
+    assert "5 simulated users over 2 workers need 6 at least" in problem
+
+
+@pytest.mark.parametrize(("rate", "workers", "users"), [(5, 2, 10), (5, 3, 12), (0.5, 2, 2), (7, 4, 16)])
+def test_a_constant_rate_over_workers_is_the_total_in_equal_shares(rate: float, workers: int, users: int) -> None:
+    plan = constant_rate(rate, 2, workers)
+    assert plan.users == users
+    assert plan.users % workers == 0
+    assert plan.users * plan.user_rate == pytest.approx(rate)
+
+
+def test_workers_auto_is_one_per_core() -> None:
+    assert _arguments(["run", "--host", "http://x", "--workers", "auto"]).workers == (os.cpu_count() or 1)
+
+
+@pytest.mark.parametrize(
+    ("argv", "locust"),
+    [
+        (["--workers", "1"], []),
+        (["--workers", "3"], ["--processes", "3", "--master-bind-host", "127.0.0.1", "--master-bind-port"]),
+        (
+            ["--remote-workers", "4", "--bind", "10.0.0.5:6000"],
+            ["--master", "--expect-workers", "4", "--master-bind-host", "10.0.0.5", "--master-bind-port", "6000"],
+        ),
+    ],
+)
+def test_the_distribution_becomes_locusts_own_flags(argv: list[str], locust: list[str]) -> None:
+    arguments = distribution(_arguments(["run", "--host", "http://x", *argv])).locust_arguments()
+    assert arguments[: len(locust)] == locust
+
+
+def test_workers_here_and_elsewhere_are_one_or_the_other() -> None:
+    with pytest.raises(SystemExit):
+        main(["run", "--host", "http://x", "--workers", "2", "--remote-workers", "2"])

@@ -16,11 +16,14 @@ from loadtest.workload import (
     NoOneLeftError,
     People,
     Schedule,
+    Share,
     WrongAnswerError,
+    aligned_start,
     check_greeting,
     is_json,
     read_tokens,
     staggered,
+    tokens_digest,
 )
 
 TODAY = date(2024, 3, 1)
@@ -182,3 +185,49 @@ def test_anything_else_is_not_a_token_file(tmp_path: Path, content: str) -> None
     path.write_text(content, encoding="utf-8")
     with pytest.raises(ValueError, match=r"tokens\.json"):
         read_tokens(str(path))
+
+
+def test_workers_generate_disjoint_names_and_alone_the_same_as_before() -> None:
+    """Two workers with the same seeds never register the same person (in any case); one worker is unchanged."""
+    shares = [Share(0, 2), Share(1, 2)]
+    names = [{name.lower() for name in _names(People(seeded(7), set(), share=share), 300)} for share in shares]
+    assert not names[0] & names[1]
+    assert _names(People(seeded(7), share=Share()), 50) == _names(People(seeded(7)), 50)
+
+
+def test_workers_split_a_token_file_evenly_without_overlap() -> None:
+    tokens = [f"User{chr(ord('a') + n)}" for n in range(7)]
+    parts = [Share(index, 3).pool(tokens) for index in range(3)]
+    assert sorted(name for part in parts for name in part) == sorted(tokens)
+    assert [len(part) for part in parts] == [3, 2, 2]
+    assert Share().pool(tokens) == sorted(tokens)
+
+
+def test_workers_number_their_users_apart() -> None:
+    """Seeds and first requests come from the run-wide slot: worker i of n takes i, i+n, i+2n, ..."""
+    slots = [Share(index, 3).slot(number) for index in range(3) for number in range(4)]
+    assert sorted(slots) == list(range(12))
+    assert [Share().slot(number) for number in range(4)] == [0, 1, 2, 3]
+
+
+def test_the_token_digest_tells_files_apart() -> None:
+    assert tokens_digest({}) == ""
+    assert tokens_digest({"alice": "a", "bob": "b"}) == tokens_digest({"bob": "b", "alice": "a"})
+    assert tokens_digest({"alice": "a"}) != tokens_digest({"alice": "b"})
+
+
+def test_workers_that_got_their_spawn_message_apart_start_in_phase() -> None:
+    """Two workers, 31 ms apart on the wall clock (and with unrelated monotonic clocks), each
+    sending 2.5/s (a period of 0.4 s): both start on the wall clock's next tick of 0.4 s."""
+    period = 0.4
+    first = aligned_start(monotonic_now=50.0, wall_now=1000.013, period=period)
+    second = aligned_start(monotonic_now=7.0, wall_now=1000.044, period=period)
+    assert first - 50.0 + 1000.013 == pytest.approx(1000.4)
+    assert second - 7.0 + 1000.044 == pytest.approx(1000.4)
+
+
+def test_a_worker_one_tick_late_is_one_whole_period_behind() -> None:
+    period = 0.4
+    early = aligned_start(0.0, 1000.39, period) + 1000.39
+    late = aligned_start(0.0, 1000.41, period) + 1000.41
+    assert late - early == pytest.approx(period)
