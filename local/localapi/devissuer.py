@@ -139,8 +139,8 @@ class DevIssuer:
         if public_keys is None:
             signing_key(directory)  # made now, not on the first request
 
-            def public_keys() -> list[dict[str, Any]]:  # read each time: a rotated key is served at once
-                return [public_jwk(signing_key(directory))]
+        def published() -> list[dict[str, Any]]:  # read each time: a rotated key is served at once
+            return public_keys() if public_keys is not None else [public_jwk(signing_key(directory))]
 
         self.jwks_fetches = 0
         self._count = threading.Lock()
@@ -155,7 +155,7 @@ class DevIssuer:
                         issuer.jwks_fetches += 1
                     if before_jwks is not None:
                         before_jwks()
-                    self._json({"keys": public_keys()})
+                    self._json({"keys": published()})
                 else:
                     self._json({"message": "Not Found"}, HTTPStatus.NOT_FOUND)
 
