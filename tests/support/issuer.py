@@ -116,6 +116,13 @@ class TestIssuer:
         token: str = jwt.encode(self.claims(username, **changes), signer.private, algorithm="RS256", headers=header)
         return token
 
+    def token_with_raw_claim(self, username: str, claim: str, raw_json: str) -> str:
+        """A valid token for `username` whose `claim` is `raw_json` as written (`null`, `1e400`: what json.dumps won't)."""
+        placeholder = "raw-claim-placeholder"
+        payload = json.dumps(self.claims(username, **{claim: placeholder})).replace(f'"{placeholder}"', raw_json)
+        token: str = jwt.api_jws.encode(payload.encode(), self.key.private, "RS256", {"kid": self.key.kid})
+        return token
+
     def unsigned_token(self, username: str) -> str:
         """`alg: none`: a token that claims it needs no signature."""
         header = b64url(json.dumps({"alg": "none", "typ": "JWT", "kid": self.key.kid}).encode())
