@@ -117,7 +117,7 @@ class TestIssuer:
         return token
 
     def token_with_raw_claim(self, username: str, claim: str, raw_json: str) -> str:
-        """A valid token for `username` whose `claim` is `raw_json` as written (`null`, `1e400`: what json.dumps won't)."""
+        """A valid token for `username` whose `claim` is `raw_json` as written (`null`, `1e400`)."""
         placeholder = "raw-claim-placeholder"
         payload = json.dumps(self.claims(username, **{claim: placeholder})).replace(f'"{placeholder}"', raw_json)
         token: str = jwt.api_jws.encode(payload.encode(), self.key.private, "RS256", {"kid": self.key.kid})
