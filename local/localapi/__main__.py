@@ -30,6 +30,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import uvicorn
 
+from localapi import console
 from localapi.authorizer import LocalJwtAuthorizer
 from localapi.clock import clock_environment
 from localapi.cors import CorsConfiguration
@@ -121,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     _run_on_the_asked_clock(args)
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
+    console.configure()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the embedded store's own access log
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     try:
@@ -165,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"Watching {', '.join(map(str, watcher[0].roots))}: edits restart the workers", flush=True)
 
         api = LocalApi(routes, pools, on_ready=ready, cors=cors, authorizer=authorizer)
-        config = uvicorn.Config(api, log_level="warning", access_log=False)
+        # log_config=None: uvicorn's own loggers write through the console's escaping handler, not their own.
+        config = uvicorn.Config(api, log_level="warning", access_log=False, log_config=None)
         uvicorn.Server(config).run(sockets=[listener])  # drains requests on Ctrl-C and SIGTERM
     except KeyboardInterrupt:
         pass
