@@ -34,7 +34,7 @@ from localapi import console
 from localapi.authorizer import LocalJwtAuthorizer
 from localapi.clock import clock_environment
 from localapi.cors import CorsConfiguration
-from localapi.server import LocalApi, listen
+from localapi.server import MAX_RAW_HEAD_BYTES, HttpProtocol, LocalApi, listen
 from localapi.store import LOCAL_CREDENTIALS, EmbeddedDynamoDB
 from localapi.template import (
     PROJECT_ROOT,
@@ -167,7 +167,14 @@ def main(argv: list[str] | None = None) -> int:
 
         api = LocalApi(routes, pools, on_ready=ready, cors=cors, authorizer=authorizer)
         # log_config=None: uvicorn's own loggers write through the console's escaping handler, not their own.
-        config = uvicorn.Config(api, log_level="warning", access_log=False, log_config=None)
+        config = uvicorn.Config(
+            api,
+            log_level="warning",
+            access_log=False,
+            log_config=None,
+            http=HttpProtocol,  # a deadline for every request head, the gateway's JSON for a bad one
+            h11_max_incomplete_event_size=MAX_RAW_HEAD_BYTES,
+        )
         uvicorn.Server(config).run(sockets=[listener])  # drains requests on Ctrl-C and SIGTERM
     except KeyboardInterrupt:
         pass
