@@ -152,7 +152,7 @@ pytest: $(STAMP) $(LOCAL_ON_PATH) ## The test suite alone; PYTEST_ARGS=tests/<fo
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 .PHONY: hardening
-hardening: $(STAMP) $(LOCAL_ON_PATH) ## Only the hardening tests (tests/hardening): contract, faults, privacy, supply chain, properties, soak
+hardening: $(STAMP) $(LOCAL_ON_PATH) ## Only the hardening tests (tests/hardening): contract, faults, privacy, supply chain, properties, soak, local server, knobs
 	$(BIN)/pytest tests/hardening
 
 .PHONY: bench
