@@ -72,26 +72,28 @@ sam-local-images: $(STAMP) ## Provision sam local's images once (AWS's when pres
 # options has its variable here (localapi/__main__.py's MAKE_VARIABLES, kept equal by
 # tests/hardening/test_make_run_knobs.py). The switches are checked here, where they are read.
 from_command_line = $(filter command line,$(origin $(1)))
+# $(call sq,VALUE): VALUE as one single-quoted shell word, whatever quotes it holds.
+sq = '$(subst ','\'',$(1))'
 # $(call switch,NAME): 1 for 1, yes or true; empty for empty, 0, no or false; anything else stops make, naming NAME.
 switch = $(if $(filter 1 yes true,$($(1))),1,$(if $(filter-out 0 no false,$($(1))),$(error $(1)=$($(1)): say $(1)=1 (or yes, true), or leave it out)))
 # The variables given on this make's own command line (a parent make's come in MAKEFLAGS too, so a
 # make run under another make is not checked): the local API refuses one close to a knob's name.
 command_line_variables = $(if $(filter 0,$(MAKELEVEL)),$(strip $(foreach v,$(.VARIABLES),$(if $(call from_command_line,$(v)),$(v)))))
-RUN_ARGS = $(if $(call from_command_line,FAKETIME),--faketime '$(FAKETIME)') \
+RUN_ARGS = $(if $(call from_command_line,FAKETIME),--faketime $(call sq,$(FAKETIME))) \
   $(if $(call from_command_line,FROZEN),$(if $(call switch,FROZEN),--frozen)) \
-  $(if $(PARAMETER_OVERRIDES),--parameter-overrides '$(PARAMETER_OVERRIDES)') \
-  $(if $(ENV_VARS),--env-vars '$(ENV_VARS)') $(if $(CONCURRENCY),--concurrency '$(CONCURRENCY)') \
-  $(if $(STORE_FILE),--store-file '$(STORE_FILE)') $(if $(LOG_FILE),--log-file '$(LOG_FILE)') \
+  $(if $(PARAMETER_OVERRIDES),--parameter-overrides $(call sq,$(PARAMETER_OVERRIDES))) \
+  $(if $(ENV_VARS),--env-vars $(call sq,$(ENV_VARS))) $(if $(CONCURRENCY),--concurrency $(call sq,$(CONCURRENCY))) \
+  $(if $(STORE_FILE),--store-file $(call sq,$(STORE_FILE))) $(if $(LOG_FILE),--log-file $(call sq,$(LOG_FILE))) \
   $(if $(call switch,VERBOSE),--verbose) \
   $(if $(filter-out dev,$(JWT)),$(error JWT=$(JWT): the one value is JWT=dev (a development token issuer))) \
-  $(if $(filter dev,$(JWT)),--dev-issuer --dev-issuer-port '$(DEV_ISSUER_PORT)') \
+  $(if $(filter dev,$(JWT)),--dev-issuer --dev-issuer-port $(call sq,$(DEV_ISSUER_PORT))) \
   $(if $(command_line_variables),--make-variables '$(command_line_variables)')
 # `make run JWT=dev` also serves a development token issuer here, and `make token` signs for it.
 DEV_ISSUER_PORT ?= 3001
 
 .PHONY: run
 run: $(STAMP) $(LOCAL_ON_PATH) ## Local API: HOST PORT, PARAMETER_OVERRIDES="Name=v ..", FAKETIME="2024-02-29 12:00:00" [FROZEN=1], VERBOSE=1, STORE_FILE, JWT=dev
-	HOST='$(HOST)' PORT='$(PORT)' $(PY) -m localapi $(strip $(RUN_ARGS))
+	HOST=$(call sq,$(HOST)) PORT=$(call sq,$(PORT)) $(PY) -m localapi $(strip $(RUN_ARGS))
 
 # USER only from make's command line: the shell's own $USER is not the user a token is for.
 TOKEN_ARGS = $(if $(TOKEN_CLAIM),--claim '$(TOKEN_CLAIM)') $(if $(EXPIRES_IN),--expires-in '$(EXPIRES_IN)')

@@ -342,10 +342,15 @@ def _read_template(
     """
     issuer = None
     try:
-        overrides = parse_parameter_overrides(args.parameter_overrides)
-        if args.dev_issuer:
-            issuer = _dev_issuer(args.dev_issuer_port, overrides)
-        template = SamTemplate(args.template, overrides, region)
+        try:
+            overrides = parse_parameter_overrides(args.parameter_overrides)
+            if args.dev_issuer:
+                issuer = _dev_issuer(args.dev_issuer_port, overrides)
+            template = SamTemplate(args.template, overrides, region)  # checks the values and the template's Rules
+        except TemplateError as error:
+            if not args.parameter_overrides:
+                raise
+            raise TemplateError(f"PARAMETER_OVERRIDES (--parameter-overrides): {error}") from None
         functions, routes = template.api_functions(), template.routes()
         if args.store_file and os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
             raise TemplateError(
@@ -358,7 +363,8 @@ def _read_template(
         _stop(issuer)
         raise _CannotStartError(str(error), 2) from None
     except OSError as error:
-        message = f"cannot serve the development issuer on port {args.dev_issuer_port}: {error.strerror}"
+        message = f"{_named('--dev-issuer-port', args.dev_issuer_port)}: cannot serve the development issuer there: "
+        message += str(error.strerror)
         raise _CannotStartError(message, 1) from None
     authorizer = LocalJwtAuthorizer(config) if config is not None else None
     return template, functions, routes, cors, authorizer, issuer
@@ -372,7 +378,7 @@ def _dev_issuer(port: int, overrides: dict[str, str]) -> DevIssuer:
     if given:
         them = "them" if len(given) > 1 else "it"
         raise TemplateError(
-            f"--dev-issuer sets {' and '.join(given)} itself; leave {them} out of --parameter-overrides"
+            f"JWT=dev (--dev-issuer) sets {' and '.join(given)} itself; leave {them} out of PARAMETER_OVERRIDES"
         )
     issuer = devissuer.DevIssuer(port).start()
     overrides.update({"JwtIssuer": issuer.url, "JwtAudience": devissuer.AUDIENCE})

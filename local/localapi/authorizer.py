@@ -328,7 +328,8 @@ class LocalJwtAuthorizer:
             if claims is None:
                 claims = await asyncio.get_running_loop().run_in_executor(self._fetching, self.verify, joined)
         except UnauthorizedError as refused:
-            log.info("401 (request %s): %s", request_id, refused)
+            reason = str(refused)  # it may quote the token: a kid of any length
+            log.info("401 (request %s): %s", request_id, reason if len(reason) <= 300 else reason[:300] + "...")
             return refused
         return {"jwt": {"claims": claims, "scopes": None}}
 

@@ -13,6 +13,7 @@ import logging
 import socket
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
+from http import HTTPStatus
 from typing import Any
 
 import h11
@@ -40,6 +41,9 @@ head was cut into packets. Local only: AWS documents no such figure."""
 HEAD_TIMEOUT_SECONDS = 10
 """How long a connection may take to send a request's whole head, from its opening or from the previous answer
 (AWS documents no figure; uvicorn has no such setting): then 408, or a silent close if nothing came at all."""
+BODY_TIMEOUT_SECONDS = 10
+"""How long a request's body may take to arrive whole once its head has: then 408 and the connection closes
+(AWS documents no figure; uvicorn has no such setting)."""
 LOGGED_TARGET_CHARS = 512
 """The console shows this much of a request target (the rest is counted, not printed)."""
 
@@ -137,12 +141,16 @@ class LocalApi:
         headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]]
         request_id = new_request_id()
         too_large_head = _head_too_large(scope)
+        timed_out = False
         try:
-            body = b"" if too_large_head else await _read_body(headers, receive)
+            async with asyncio.timeout(BODY_TIMEOUT_SECONDS):
+                body = b"" if too_large_head else await _read_body(headers, receive)
         except _ClientGoneError:
             return
         except _PayloadTooLargeError:
             body = None
+        except TimeoutError:
+            body, timed_out = b"", True
         request = HttpRequest(
             method=scope["method"],
             raw_path=scope.get("raw_path", scope["path"].encode()).decode("latin-1"),
@@ -154,11 +162,13 @@ class LocalApi:
         )
         if too_large_head:
             response = gateway_error(431, "Request Header Fields Too Large", request_id)
+        elif timed_out:
+            response = gateway_error(408, "Request Timeout", request_id)
         elif body is None:
             response = gateway_error(413, "Request Entity Too Large", request_id)
         else:
             response = await self.handle(request, request_id)
-        if too_large_head or _is_framed_twice(headers):
+        if too_large_head or timed_out or _is_framed_twice(headers):
             # RFC 9112 section 6.1: a request with both Content-Length and Transfer-Encoding (h11 reads it by the
             # latter) is answered, then the connection is closed: what follows on it is never read as a request.
             response.headers.append(("connection", "close"))
@@ -286,10 +296,11 @@ class HttpProtocol(H11Protocol):
 
     def send_400_response(self, msg: str) -> None:
         """h11 refused the head: 431 when it outgrew the buffer, else 400; JSON as the gateway's own errors."""
-        too_large = len(self.conn.trailing_data[0]) > MAX_RAW_HEAD_BYTES
-        status, message = (431, "Request Header Fields Too Large") if too_large else (400, "Bad Request")
-        log.info("%s: %s: %d", self._who(), "request head too large" if too_large else "not an HTTP request", status)
-        self._answer(status, message)
+        if len(self.conn.trailing_data[0]) > MAX_RAW_HEAD_BYTES:
+            log.info("%s: a request head of more than %d bytes: 431", self._who(), MAX_RAW_HEAD_BYTES)
+            self._answer(431, "Request Header Fields Too Large")
+        else:  # uvicorn has said "Invalid HTTP request received."
+            self._answer(400, "Bad Request")
 
     def _answer(self, status: int, message: str) -> None:
         """One of the gateway's JSON errors, then the connection closes."""
@@ -302,7 +313,8 @@ class HttpProtocol(H11Protocol):
             ("connection", "close"),
         ]
         try:
-            for event in (h11.Response(status_code=status, headers=headers), h11.Data(data=body), h11.EndOfMessage()):
+            head = h11.Response(status_code=status, headers=headers, reason=HTTPStatus(status).phrase)
+            for event in (head, h11.Data(data=body), h11.EndOfMessage()):
                 self.transport.write(self.conn.send(event) or b"")
         except h11.LocalProtocolError:
             pass  # an answer had already begun on this connection: closing is all that is left

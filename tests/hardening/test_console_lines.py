@@ -51,3 +51,16 @@ def test_a_kid_cannot_forge_a_console_line(api: LocalApiProcess, issuer: TestIss
     assert FORGED in line  # on the same line, escaped
     assert not any(printed.startswith(FORGED) for printed in api.output)
     assert all(ch == "\n" or (ch.isprintable() and ch not in "\x85\u2028") for ch in "".join(api.output))
+
+
+def test_a_long_kid_is_cut_on_the_console(api: LocalApiProcess, issuer: TestIssuer) -> None:
+    marker = f"long-{len(api.output)}"
+    token = issuer.token("alice", headers={"kid": marker + "k" * 6000})
+    response = requests.put(
+        f"{api.url}/hello/alice",
+        data=json.dumps({"dateOfBirth": "1990-05-10"}),
+        headers={"content-type": "application/json", "authorization": f"Bearer {token}"},
+        timeout=TIMEOUT,
+    )
+    assert response.status_code == 401
+    assert len(api.wait_for_line(marker)) < 1000

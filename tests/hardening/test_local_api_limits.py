@@ -8,6 +8,8 @@
 - A head must be whole within HEAD_TIMEOUT_SECONDS of the connection (or of
   the previous answer): a client that never finishes it, or trickles it,
   is cut off.
+- A body must be whole BODY_TIMEOUT_SECONDS after its head: else 408, and the
+  connection is closed.
 - A request with both Content-Length and Transfer-Encoding is answered and the
   connection closed (RFC 9112 section 6.1), so nothing sent after it on that
   connection (a smuggled request) is read.
@@ -173,6 +175,18 @@ def test_a_connection_that_never_finishes_its_head_is_closed(api: LocalApiProces
             assert answer == b"" or answer.startswith(b"HTTP/1.1 408 "), answer
 
 
+def test_a_body_that_never_finishes_is_408_and_closed(api: LocalApiProcess) -> None:
+    with _connect(api) as connection:
+        connection.sendall(
+            b"PUT /hello/Slow HTTP/1.1\r\nHost: local\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {len(BODY)}\r\n\r\n".encode()
+            + BODY[:5]
+        )
+        answer = _answers(connection)
+    assert answer.startswith(b"HTTP/1.1 408 "), answer
+    assert answer.endswith(b'{"message":"Request Timeout"}')
+
+
 def _head_of(size: int, where: str) -> bytes:
     """A GET whose request line and header values add up to `size` bytes, the excess in the path or a header."""
     line = b"GET /hello/bob HTTP/1.1"
@@ -220,3 +234,4 @@ def test_the_limits_are_api_gateways() -> None:
 
     assert server.MAX_HEAD_BYTES == API_GATEWAY_HEAD_BYTES
     assert 0 < server.HEAD_TIMEOUT_SECONDS <= 30
+    assert 0 < server.BODY_TIMEOUT_SECONDS <= 30

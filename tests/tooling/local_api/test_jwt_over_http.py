@@ -347,7 +347,7 @@ def test_make_token_needs_a_user_from_the_command_line() -> None:
         ),
         (
             ("--dev-issuer", "--dev-issuer-port", "0", "--parameter-overrides", "JwtAudience=mine"),
-            "--dev-issuer sets JwtAudience itself; leave it out of --parameter-overrides",
+            "JWT=dev (--dev-issuer) sets JwtAudience itself; leave it out of PARAMETER_OVERRIDES",
         ),
     ],
 )
