@@ -96,12 +96,12 @@ run: $(STAMP) $(LOCAL_ON_PATH) ## Local API: HOST PORT, PARAMETER_OVERRIDES="Nam
 	HOST=$(call sq,$(HOST)) PORT=$(call sq,$(PORT)) $(PY) -m localapi $(strip $(RUN_ARGS))
 
 # USER only from make's command line: the shell's own $USER is not the user a token is for.
-TOKEN_ARGS = $(if $(TOKEN_CLAIM),--claim '$(TOKEN_CLAIM)') $(if $(EXPIRES_IN),--expires-in '$(EXPIRES_IN)')
+TOKEN_ARGS = $(if $(TOKEN_CLAIM),--claim $(call sq,$(TOKEN_CLAIM))) $(if $(EXPIRES_IN),--expires-in $(call sq,$(EXPIRES_IN)))
 
 .PHONY: token
 token: $(STAMP) $(LOCAL_ON_PATH) ## A token for USER=alice from the development issuer of `make run JWT=dev` [DEV_ISSUER_PORT EXPIRES_IN TOKEN_CLAIM]
 	@$(if $(call from_command_line,USER),,echo "error: say whose token: make token USER=alice" >&2; exit 2;) \
-	$(PY) -m localapi.devissuer token '$(USER)' --port '$(DEV_ISSUER_PORT)' $(strip $(TOKEN_ARGS))
+	$(PY) -m localapi.devissuer token $(call sq,$(USER)) --port $(call sq,$(DEV_ISSUER_PORT)) $(strip $(TOKEN_ARGS))
 
 # sam local: the real SAM CLI on a Docker engine (local/samlocal; no compose needed).
 EVENTS ?= events/put_birthday.json events/get_greeting.json
