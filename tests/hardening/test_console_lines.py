@@ -9,12 +9,11 @@ Whatever the local API prints, every character a client chose is escaped
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 import requests
 
-from tests.support.issuer import AUDIENCE, TestIssuer, running_issuer
+from tests.support.issuer import TestIssuer
 from tests.support.local_api import LocalApiProcess
 
 pytestmark = pytest.mark.integration
@@ -22,45 +21,23 @@ TIMEOUT = 10
 FORGED = '2024-01-01 00:00:00,000 localapi.access 10.0.0.1 "PUT /hello/admin" 204 0B 1.0ms'
 
 
-@pytest.fixture(scope="module")
-def issuer() -> Iterator[TestIssuer]:
-    with running_issuer() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def api(issuer: TestIssuer) -> Iterator[LocalApiProcess]:
-    overrides = f"JwtIssuer={issuer.url} JwtAudience={AUDIENCE}"
-    process = LocalApiProcess(args=("--parameter-overrides", overrides, "--concurrency", "1", "--no-reload"))
-    yield process
-    process.stop()
+def put_with(api: LocalApiProcess, token: str) -> int:
+    headers = {"content-type": "application/json", "authorization": f"Bearer {token}"}
+    body = json.dumps({"dateOfBirth": "1990-05-10"})
+    return requests.put(f"{api.url}/hello/alice", data=body, headers=headers, timeout=TIMEOUT).status_code
 
 
 @pytest.mark.parametrize("breaker", ["\r\n", "\n", "\r", "\x85", "\u2028", "\x1b[2K\r"])
-def test_a_kid_cannot_forge_a_console_line(api: LocalApiProcess, issuer: TestIssuer, breaker: str) -> None:
-    marker = f"kid-{len(api.output)}-{ord(breaker[0])}"
-    token = issuer.token("alice", headers={"kid": f"{marker}{breaker}{FORGED}"})
-    response = requests.put(
-        f"{api.url}/hello/alice",
-        data=json.dumps({"dateOfBirth": "1990-05-10"}),
-        headers={"content-type": "application/json", "authorization": f"Bearer {token}"},
-        timeout=TIMEOUT,
-    )
-    assert response.status_code == 401
-    line = api.wait_for_line(marker)  # the 401's console line names the kid
+def test_a_kid_cannot_forge_a_console_line(guarded_api: LocalApiProcess, issuer: TestIssuer, breaker: str) -> None:
+    marker = f"kid-{len(guarded_api.output)}-{ord(breaker[0])}"
+    assert put_with(guarded_api, issuer.token("alice", headers={"kid": f"{marker}{breaker}{FORGED}"})) == 401
+    line = guarded_api.wait_for_line(marker)  # the 401's console line names the kid
     assert FORGED in line  # on the same line, escaped
-    assert not any(printed.startswith(FORGED) for printed in api.output)
-    assert all(ch == "\n" or (ch.isprintable() and ch not in "\x85\u2028") for ch in "".join(api.output))
+    assert not any(printed.startswith(FORGED) for printed in guarded_api.output)
+    assert all(ch == "\n" or (ch.isprintable() and ch not in "\x85\u2028") for ch in "".join(guarded_api.output))
 
 
-def test_a_long_kid_is_cut_on_the_console(api: LocalApiProcess, issuer: TestIssuer) -> None:
-    marker = f"long-{len(api.output)}"
-    token = issuer.token("alice", headers={"kid": marker + "k" * 6000})
-    response = requests.put(
-        f"{api.url}/hello/alice",
-        data=json.dumps({"dateOfBirth": "1990-05-10"}),
-        headers={"content-type": "application/json", "authorization": f"Bearer {token}"},
-        timeout=TIMEOUT,
-    )
-    assert response.status_code == 401
-    assert len(api.wait_for_line(marker)) < 1000
+def test_a_long_kid_is_cut_on_the_console(guarded_api: LocalApiProcess, issuer: TestIssuer) -> None:
+    marker = f"long-{len(guarded_api.output)}"
+    assert put_with(guarded_api, issuer.token("alice", headers={"kid": marker + "k" * 6000})) == 401
+    assert len(guarded_api.wait_for_line(marker)) < 1000

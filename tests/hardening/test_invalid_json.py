@@ -26,7 +26,7 @@ from localapi import authorizer
 from tests.service.test_handlers import TODAY, call, stored_item
 from tests.support.authorizer import api_for, http
 from tests.support.events import load_event, with_body
-from tests.support.issuer import TestIssuer, running_issuer
+from tests.support.issuer import TestIssuer
 
 NOT_JSON = [
     '{"dateOfBirth": "1990-05-10", "x": NaN}',
@@ -80,12 +80,6 @@ def test_a_base64_body_with_the_constants_is_400_too(put_handler: ModuleType, la
     assert event["isBase64Encoded"] is True
     event["body"] = base64.b64encode(NOT_JSON[0].encode()).decode()
     assert call(put_handler, event, lambda_context)[0] == 400
-
-
-@pytest.fixture(scope="module")
-def issuer() -> Iterator[TestIssuer]:
-    with running_issuer() as running:
-        yield running
 
 
 @pytest.mark.parametrize(

@@ -13,14 +13,13 @@ becomes "+Inf", which is no username, never "inf", which is one.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 import requests
 
 from greeter.domain import NotThatUserError, check_token_user
 from localapi.authorizer import claim_text
-from tests.support.issuer import AUDIENCE, TestIssuer, running_issuer
+from tests.support.issuer import TestIssuer
 from tests.support.local_api import LocalApiProcess
 
 pytestmark = pytest.mark.integration
@@ -47,26 +46,12 @@ def test_the_local_api_renders_non_strings_as_no_username(value: object, text: s
     assert claim_text(value) == text
 
 
-@pytest.fixture(scope="module")
-def issuer() -> Iterator[TestIssuer]:
-    with running_issuer() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def api(issuer: TestIssuer) -> Iterator[LocalApiProcess]:
-    overrides = f"JwtIssuer={issuer.url} JwtAudience={AUDIENCE}"
-    process = LocalApiProcess(args=("--parameter-overrides", overrides, "--concurrency", "2", "--no-reload"))
-    yield process
-    process.stop()
-
-
 @pytest.mark.parametrize(
     ("claim", "path"),
     [("true", "true"), ("false", "false"), ("null", "None"), ("null", "null"), ("1e400", "inf"), ("1e400", "Infinity")],
 )
 def test_a_signed_token_whose_username_claim_is_not_a_string_writes_no_one(
-    api: LocalApiProcess, issuer: TestIssuer, claim: str, path: str
+    guarded_api: LocalApiProcess, issuer: TestIssuer, claim: str, path: str
 ) -> None:
     """Signed by the issuer, so the gateway lets it through; the function then answers 403 and stores nothing.
 
@@ -74,10 +59,10 @@ def test_a_signed_token_whose_username_claim_is_not_a_string_writes_no_one(
     """
     token = issuer.token_with_raw_claim(path, "username", claim)
     response = requests.put(
-        f"{api.url}/hello/{path}",
+        f"{guarded_api.url}/hello/{path}",
         data=BODY,
         headers={"content-type": "application/json", "authorization": f"Bearer {token}"},
         timeout=TIMEOUT,
     )
     assert response.status_code == 403, response.text
-    assert requests.get(f"{api.url}/hello/{path}", timeout=TIMEOUT).status_code == 404
+    assert requests.get(f"{guarded_api.url}/hello/{path}", timeout=TIMEOUT).status_code == 404

@@ -9,6 +9,7 @@ from localapi.events import HttpRequest
 from localapi.server import LocalApi
 from localapi.template import JwtAuthorizer, Route
 from tests.support.issuer import AUDIENCE, TestIssuer
+from tests.support.local_api import LocalApiProcess
 
 PUT_ROUTE = Route("PUT", "/hello/{username}", "Put")
 GET_ROUTE = Route("GET", "/hello/{username}", "Get")
@@ -47,3 +48,9 @@ def http(method: str, authorization: str | None, path: str = "/hello/alice") -> 
     if authorization is not None:
         headers.append(("Authorization", authorization))
     return HttpRequest(method, path, "", headers, b"{}", "127.0.0.1")
+
+
+def guarded_local_api(issuer: TestIssuer, *parameters: str, concurrency: int = 2) -> LocalApiProcess:
+    """`make run` with JwtIssuer and JwtAudience naming the tests' issuer, and `parameters` (more overrides)."""
+    overrides = " ".join([f"JwtIssuer={issuer.url}", f"JwtAudience={AUDIENCE}", *parameters])
+    return LocalApiProcess(args=("--parameter-overrides", overrides, "--concurrency", str(concurrency), "--no-reload"))

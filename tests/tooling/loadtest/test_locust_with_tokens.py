@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from loadtest import report
-from tests.support.issuer import AUDIENCE, TestIssuer, running_issuer
+from tests.support.authorizer import guarded_local_api
+from tests.support.issuer import TestIssuer
 from tests.support.local_api import LocalApiProcess
 from tests.support.paths import ROOT
 from tests.tooling.loadtest.test_locust_runs import PREFIX, run_loadtest
@@ -26,15 +27,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def issuer() -> Iterator[TestIssuer]:
-    with running_issuer() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 def guarded_api(issuer: TestIssuer) -> Iterator[LocalApiProcess]:
-    overrides = f"JwtIssuer={issuer.url} JwtAudience={AUDIENCE} JwtProtectGet=true"
-    process = LocalApiProcess(args=("--parameter-overrides", overrides, "--concurrency", "4", "--no-reload"))
+    process = guarded_local_api(issuer, "JwtProtectGet=true", concurrency=4)
     yield process
     process.stop()
 
