@@ -155,11 +155,19 @@ def test_content_length_with_transfer_encoding_is_answered_then_the_connection_c
         assert _answers(connection).startswith(b"HTTP/1.1 404 ")  # nothing was stored for it
 
 
-def test_a_connection_that_never_finishes_its_head_is_closed(api: LocalApiProcess) -> None:
-    """Silent from the start, stopped mid-head, or trickling a byte at a time: all cut off after the head timeout."""
-    silent, stopped, trickling = _connect(api), _connect(api), _connect(api)
-    with silent, stopped, trickling:
+def test_a_connection_that_never_finishes_its_request_is_closed(api: LocalApiProcess) -> None:
+    """Silent, stopped mid-head, trickling its head a byte at a time, or stopped mid-body: each is cut off.
+
+    All four at once, so the test waits for the timeouts once.
+    """
+    silent, stopped, trickling, short_body = _connect(api), _connect(api), _connect(api), _connect(api)
+    with silent, stopped, trickling, short_body:
         stopped.sendall(b"GET /hello/bob HTTP/1.1\r\nHost: local\r\n")
+        short_body.sendall(
+            b"PUT /hello/Slow HTTP/1.1\r\nHost: local\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {len(BODY)}\r\n\r\n".encode()
+            + BODY[:5]
+        )
         trickle = b"GET /hello/bob HTTP/1.1\r\nX-Slow: " + b"a" * 10_000
         started = time.monotonic()
         for byte in trickle:  # one byte a second would take hours; the server must not wait for them
@@ -173,18 +181,9 @@ def test_a_connection_that_never_finishes_its_head_is_closed(api: LocalApiProces
         for connection in (silent, stopped, trickling):
             answer = _answers(connection)
             assert answer == b"" or answer.startswith(b"HTTP/1.1 408 "), answer
-
-
-def test_a_body_that_never_finishes_is_408_and_closed(api: LocalApiProcess) -> None:
-    with _connect(api) as connection:
-        connection.sendall(
-            b"PUT /hello/Slow HTTP/1.1\r\nHost: local\r\nContent-Type: application/json\r\n"
-            + f"Content-Length: {len(BODY)}\r\n\r\n".encode()
-            + BODY[:5]
-        )
-        answer = _answers(connection)
-    assert answer.startswith(b"HTTP/1.1 408 "), answer
-    assert answer.endswith(b'{"message":"Request Timeout"}')
+        answer = _answers(short_body)
+        assert answer.startswith(b"HTTP/1.1 408 "), answer
+        assert answer.endswith(b'{"message":"Request Timeout"}')
 
 
 def _head_of(size: int, where: str) -> bytes:
