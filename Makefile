@@ -74,28 +74,40 @@ sam-local-images: $(STAMP) ## Provision sam local's images once (AWS's when pres
 
 # `make run` knobs. Only a FAKETIME given on make's command line is ours: the `faketime`
 # wrapper exports libfaketime's own FAKETIME, which make would otherwise take as this one.
+# The local API checks every value and names the variable when one cannot be used; each of its
+# options has its variable here (localapi/__main__.py's MAKE_VARIABLES, kept equal by
+# tests/hardening/test_make_run_knobs.py). The switches are checked here, where they are read.
 from_command_line = $(filter command line,$(origin $(1)))
-RUN_ARGS = $(if $(call from_command_line,FAKETIME),--faketime '$(FAKETIME)') \
-  $(if $(and $(call from_command_line,FROZEN),$(FROZEN)),--frozen) \
-  $(if $(PARAMETER_OVERRIDES),--parameter-overrides '$(PARAMETER_OVERRIDES)') \
-  $(if $(ENV_VARS),--env-vars '$(ENV_VARS)') $(if $(CONCURRENCY),--concurrency '$(CONCURRENCY)') \
-  $(if $(STORE_FILE),--store-file '$(STORE_FILE)') $(if $(LOG_FILE),--log-file '$(LOG_FILE)') \
-  $(if $(filter 1 yes true,$(VERBOSE)),--verbose) \
-  $(if $(filter dev,$(JWT)),--dev-issuer --dev-issuer-port '$(DEV_ISSUER_PORT)')
+# $(call sq,VALUE): VALUE as one single-quoted shell word, whatever quotes it holds.
+sq = '$(subst ','\'',$(1))'
+# $(call switch,NAME): 1 for 1, yes or true; empty for empty, 0, no or false; anything else stops make, naming NAME.
+switch = $(if $(filter 1 yes true,$($(1))),1,$(if $(filter-out 0 no false,$($(1))),$(error $(1)=$($(1)): say $(1)=1 (or yes, true), or leave it out)))
+# The variables given on this make's own command line (a parent make's come in MAKEFLAGS too, so a
+# make run under another make is not checked): the local API refuses one close to a knob's name.
+command_line_variables = $(if $(filter 0,$(MAKELEVEL)),$(strip $(foreach v,$(.VARIABLES),$(if $(call from_command_line,$(v)),$(v)))))
+RUN_ARGS = $(if $(call from_command_line,FAKETIME),--faketime $(call sq,$(FAKETIME))) \
+  $(if $(call from_command_line,FROZEN),$(if $(call switch,FROZEN),--frozen)) \
+  $(if $(PARAMETER_OVERRIDES),--parameter-overrides $(call sq,$(PARAMETER_OVERRIDES))) \
+  $(if $(ENV_VARS),--env-vars $(call sq,$(ENV_VARS))) $(if $(CONCURRENCY),--concurrency $(call sq,$(CONCURRENCY))) \
+  $(if $(STORE_FILE),--store-file $(call sq,$(STORE_FILE))) $(if $(LOG_FILE),--log-file $(call sq,$(LOG_FILE))) \
+  $(if $(call switch,VERBOSE),--verbose) \
+  $(if $(filter-out dev,$(JWT)),$(error JWT=$(JWT): the one value is JWT=dev (a development token issuer))) \
+  $(if $(filter dev,$(JWT)),--dev-issuer --dev-issuer-port $(call sq,$(DEV_ISSUER_PORT))) \
+  $(if $(command_line_variables),--make-variables '$(command_line_variables)')
 # `make run JWT=dev` also serves a development token issuer here, and `make token` signs for it.
 DEV_ISSUER_PORT ?= 3001
 
 .PHONY: run
 run: $(STAMP) $(LOCAL_ON_PATH) ## Local API: HOST PORT, PARAMETER_OVERRIDES="Name=v ..", FAKETIME="2024-02-29 12:00:00" [FROZEN=1], VERBOSE=1, STORE_FILE, JWT=dev
-	HOST=$(HOST) PORT=$(PORT) $(PY) -m localapi $(strip $(RUN_ARGS))
+	HOST=$(call sq,$(HOST)) PORT=$(call sq,$(PORT)) $(PY) -m localapi $(strip $(RUN_ARGS))
 
 # USER only from make's command line: the shell's own $USER is not the user a token is for.
-TOKEN_ARGS = $(if $(TOKEN_CLAIM),--claim '$(TOKEN_CLAIM)') $(if $(EXPIRES_IN),--expires-in '$(EXPIRES_IN)')
+TOKEN_ARGS = $(if $(TOKEN_CLAIM),--claim $(call sq,$(TOKEN_CLAIM))) $(if $(EXPIRES_IN),--expires-in $(call sq,$(EXPIRES_IN)))
 
 .PHONY: token
 token: $(STAMP) $(LOCAL_ON_PATH) ## A token for USER=alice from the development issuer of `make run JWT=dev` [DEV_ISSUER_PORT EXPIRES_IN TOKEN_CLAIM]
 	@$(if $(call from_command_line,USER),,echo "error: say whose token: make token USER=alice" >&2; exit 2;) \
-	$(PY) -m localapi.devissuer token '$(USER)' --port '$(DEV_ISSUER_PORT)' $(strip $(TOKEN_ARGS))
+	$(PY) -m localapi.devissuer token $(call sq,$(USER)) --port $(call sq,$(DEV_ISSUER_PORT)) $(strip $(TOKEN_ARGS))
 
 # sam local: the real SAM CLI on a Docker engine (local/samlocal; no compose needed).
 EVENTS ?= events/put_birthday.json events/get_greeting.json
@@ -166,7 +178,7 @@ e2e: $(E2E_STAMP) $(if $(filter dev,$(JWT)),$(STAMP)) ## End-to-end suite over H
 	  --rootdir tests/e2e --confcutdir tests/e2e tests/e2e $(E2E_PYTEST_ARGS)
 
 .PHONY: hardening
-hardening: $(STAMP) $(LOCAL_ON_PATH) ## Only the hardening tests (tests/hardening): contract, faults, privacy, supply chain, properties, soak
+hardening: $(STAMP) $(LOCAL_ON_PATH) ## Only the hardening tests (tests/hardening): contract, faults, privacy, supply chain, properties, soak, local server, knobs
 	$(BIN)/pytest tests/hardening
 
 .PHONY: bench

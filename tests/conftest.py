@@ -12,6 +12,8 @@ import pytest
 
 from localapi.template import SamTemplate
 from tests.support import smoke_test
+from tests.support.authorizer import guarded_local_api
+from tests.support.issuer import TestIssuer, running_issuer
 from tests.support.local_api import LocalApiProcess
 
 TABLE_NAME = "BirthdaysTable"
@@ -78,5 +80,20 @@ def local_api() -> Iterator[LocalApiProcess]:
     machine slow enough to stretch cold starts; throttling itself is tested on pools of its own.
     """
     process = LocalApiProcess(args=("--concurrency", "20"))
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def issuer() -> Iterator[TestIssuer]:
+    """The tests' OpenID issuer (tests/support/issuer.py), one per module."""
+    with running_issuer() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def guarded_api(issuer: TestIssuer) -> Iterator[LocalApiProcess]:
+    """`make run` with JwtIssuer and JwtAudience naming the module's issuer: PUT needs its token."""
+    process = guarded_local_api(issuer)
     yield process
     process.stop()

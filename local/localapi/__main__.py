@@ -20,20 +20,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import difflib
+import errno
 import json
 import logging
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import uvicorn
 
+from localapi import console
 from localapi.authorizer import LocalJwtAuthorizer
 from localapi.clock import clock_environment
 from localapi.cors import CorsConfiguration
-from localapi.server import LocalApi, listen
+from localapi.server import MAX_RAW_HEAD_BYTES, HttpProtocol, LocalApi, listen
 from localapi.store import LOCAL_CREDENTIALS, EmbeddedDynamoDB
 from localapi.template import (
     PROJECT_ROOT,
@@ -53,6 +57,24 @@ if TYPE_CHECKING:
 DEFAULT_CONCURRENCY = 10
 """Workers per function when the template reserves no concurrency (Lambda's account pool is 1,000 by
 default; ten processes of about 60 MB each per function is what a laptop carries without noticing)."""
+MAX_CONCURRENCY = 1000
+"""Lambda's default account concurrency: more workers than a function could ever have."""
+MAKE_VARIABLES = {
+    "--host": "HOST",
+    "--port": "PORT",
+    "--parameter-overrides": "PARAMETER_OVERRIDES",
+    "--env-vars": "ENV_VARS",
+    "--concurrency": "CONCURRENCY",
+    "--faketime": "FAKETIME",
+    "--frozen": "FROZEN",
+    "--log-file": "LOG_FILE",
+    "--verbose": "VERBOSE",
+    "--store-file": "STORE_FILE",
+    "--dev-issuer": "JWT",
+    "--dev-issuer-port": "DEV_ISSUER_PORT",
+}
+"""The `make run` variable of each option (the Makefile's RUN_ARGS; tests/hardening/test_make_run_knobs.py
+keeps the two equal). An error names the make variable, as most people start the local API with make."""
 DEFAULT_LOG_FILE = PROJECT_ROOT / "reports" / "local-api.log"
 log = logging.getLogger("localapi")
 
@@ -74,7 +96,7 @@ def _run_on_the_asked_clock(args: argparse.Namespace) -> None:
     try:
         environment = clock_environment(args.faketime, args.frozen, os.environ)
     except ValueError as error:
-        raise SystemExit(f"error: {error}") from None
+        raise _CannotStartError(str(error), 2) from None
     if environment != dict(os.environ):
         os.execve(sys.executable, [sys.executable, "-m", "localapi", *sys.argv[1:]], environment)  # noqa: S606
 
@@ -88,7 +110,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         prog="python -m localapi", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
+    parser.add_argument("--port", default=os.environ.get("PORT", "3000"), help="0 picks a free port")
     parser.add_argument("--template", type=Path, default=TEMPLATE_PATH)
     parser.add_argument(
         "--parameter-overrides",
@@ -98,8 +120,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--env-vars", type=Path, help="JSON file of environment overrides (`sam local` format)")
     parser.add_argument(
         "--concurrency",
-        type=int,
-        default=DEFAULT_CONCURRENCY,
+        default=str(DEFAULT_CONCURRENCY),
         help=f"workers per function when the template reserves none (default {DEFAULT_CONCURRENCY})",
     )
     parser.add_argument("--faketime", metavar="WHEN", help='run at another time (UTC), e.g. "2024-02-29 12:00:00"')
@@ -113,32 +134,103 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="serve a development token issuer and point JwtIssuer and JwtAudience at it",
     )
-    parser.add_argument("--dev-issuer-port", type=int, default=3001, help="the development issuer's port (3001)")
+    parser.add_argument("--dev-issuer-port", default="3001", help="the development issuer's port (3001)")
+    parser.add_argument(
+        "--make-variables",
+        metavar="'NAME ...'",
+        default="",
+        help="the variables given on make's command line: one close to a variable of make run is a misspelling",
+    )
     return parser.parse_args(argv)
+
+
+def _whole_number(option: str, text: str, low: int, high: int, meaning: str) -> int:
+    if not (text.isascii() and text.isdigit() and low <= int(text) <= high):
+        raise _CannotStartError(f"{_named(option, text)}: {meaning}", 2)
+    return int(text)
+
+
+def _named(option: str, value: object) -> str:
+    """How an error names a knob: its make variable and value, then the option (`PORT=abc (--port)`)."""
+    return f"{MAKE_VARIABLES[option]}={value} ({option})"
+
+
+def _check_knobs(args: argparse.Namespace) -> dict[str, Any]:
+    """Every knob's value made usable, or _CannotStartError naming its make variable; the --env-vars document."""
+    for name in args.make_variables.split():
+        known = sorted(set(MAKE_VARIABLES.values()))
+        meant = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+        if name not in known and meant:
+            raise _CannotStartError(
+                f"make run has no variable {name}: did you mean {meant[0]}? (export {name} to give it to the "
+                "functions' environment)",
+                2,
+            )
+    ports = "a port is a whole number from 0 to 65535 (0: any free one)"
+    args.port = _whole_number("--port", args.port, 0, 65535, ports)
+    args.dev_issuer_port = _whole_number("--dev-issuer-port", args.dev_issuer_port, 0, 65535, ports)
+    args.concurrency = _whole_number(
+        "--concurrency", args.concurrency, 1, MAX_CONCURRENCY, f"workers per function, from 1 to {MAX_CONCURRENCY}"
+    )
+    if args.frozen and not args.faketime:
+        raise _CannotStartError(f"{_named('--frozen', 1)} needs FAKETIME (--faketime), the moment to stop at", 2)
+    _check_store_file(args.store_file)
+    return _env_vars(args.env_vars)
+
+
+def _env_vars(path: Path | None) -> dict[str, Any]:
+    """The --env-vars file: `sam local`'s format, an object of objects (Parameters, or a function's logical id)."""
+    if path is None:
+        return {}
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise _CannotStartError(f"{_named('--env-vars', path)}: cannot read it: {error.strerror}", 2) from None
+    except ValueError as error:
+        raise _CannotStartError(f"{_named('--env-vars', path)}: not JSON ({error})", 2) from None
+    if not isinstance(document, dict) or not all(isinstance(value, dict) for value in document.values()):
+        message = 'an object of objects, as `sam local --env-vars` takes: {"Parameters": {"NAME": "value"}}'
+        raise _CannotStartError(f"{_named('--env-vars', path)}: {message}", 2)
+    return document
+
+
+def _check_store_file(path: Path | None) -> None:
+    """The store file can be read now (if it exists) and written at the stop (where it is to be)."""
+    if path is None:
+        return
+    if path.exists():
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            reason = error.strerror if isinstance(error, OSError) else f"not JSON ({error})"
+            raise _CannotStartError(f"{_named('--store-file', path)}: cannot read it: {reason}", 2) from None
+        if not isinstance(document, dict) or not isinstance(document.get("Items", []), list):
+            raise _CannotStartError(f"{_named('--store-file', path)}: not a store file (no list of Items)", 2)
+    existing = next(parent for parent in path.absolute().parents if parent.exists())
+    if not (existing.is_dir() and os.access(existing, os.W_OK)) or (path.exists() and not os.access(path, os.W_OK)):
+        raise _CannotStartError(f"{_named('--store-file', path)}: cannot write there", 2)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
-    _run_on_the_asked_clock(args)
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the embedded store's own access log
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     try:
+        env_vars = _check_knobs(args)
+        _run_on_the_asked_clock(args)
+        console.configure()
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the embedded store's own access log
         template, functions, routes, cors, authorizer, issuer = _read_template(args, region)
     except _CannotStartError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.status
-    env_vars = json.loads(args.env_vars.read_text()) if args.env_vars else {}
 
     environment = {**os.environ, "AWS_REGION": region, "AWS_DEFAULT_REGION": region}
     try:  # bind first: a busy port should stop us before anything else starts
-        listener = listen(args.host, args.port)
-    except OSError as error:
+        listener, output = _listen_and_open_output(args)
+    except _CannotStartError as error:
         _stop(issuer)
-        print(f"error: cannot listen on {args.host}:{args.port}: {error.strerror} (try PORT=...)", file=sys.stderr)
-        return 1
-    output = _function_output(args)
+        print(f"error: {error}", file=sys.stderr)
+        return error.status
     store = None
     watcher: list[CodeWatcher] = []
     pools: dict[str, FunctionPool] = {}
@@ -165,7 +257,15 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"Watching {', '.join(map(str, watcher[0].roots))}: edits restart the workers", flush=True)
 
         api = LocalApi(routes, pools, on_ready=ready, cors=cors, authorizer=authorizer)
-        config = uvicorn.Config(api, log_level="warning", access_log=False)
+        # log_config=None: uvicorn's own loggers write through the console's escaping handler, not their own.
+        config = uvicorn.Config(
+            api,
+            log_level="warning",
+            access_log=False,
+            log_config=None,
+            http=HttpProtocol,  # a deadline for every request head, the gateway's JSON for a bad one
+            h11_max_incomplete_event_size=MAX_RAW_HEAD_BYTES,
+        )
         uvicorn.Server(config).run(sockets=[listener])  # drains requests on Ctrl-C and SIGTERM
     except KeyboardInterrupt:
         pass
@@ -184,6 +284,28 @@ def main(argv: list[str] | None = None) -> int:
             output.close()
     print("Local API stopped", flush=True)
     return 0
+
+
+def _listen_and_open_output(args: argparse.Namespace) -> tuple[socket.socket, IO[bytes] | None]:
+    """The listening socket and where the functions' output goes; _CannotStartError naming the knob otherwise."""
+    try:
+        listener = listen(args.host, args.port)
+    except OSError as error:
+        raise _CannotStartError(_cannot_listen(args.host, args.port, error), 1) from None
+    try:
+        return listener, _function_output(args)
+    except OSError as error:
+        listener.close()
+        raise _CannotStartError(
+            f"{_named('--log-file', args.log_file)}: cannot write it: {error.strerror}", 2
+        ) from None
+
+
+def _cannot_listen(host: str, port: int, error: OSError) -> str:
+    """Why the server cannot listen, naming the knob to change: HOST when it is no address of this machine."""
+    if isinstance(error, socket.gaierror) or error.errno == errno.EADDRNOTAVAIL:
+        return f"{_named('--host', host)}: cannot listen there: {error.strerror}"
+    return f"cannot listen on {host}:{port}: {error.strerror} (try another PORT=...)"
 
 
 def _pools(
@@ -220,20 +342,29 @@ def _read_template(
     """
     issuer = None
     try:
-        overrides = parse_parameter_overrides(args.parameter_overrides)
-        if args.dev_issuer:
-            issuer = _dev_issuer(args.dev_issuer_port, overrides)
-        template = SamTemplate(args.template, overrides, region)
+        try:
+            overrides = parse_parameter_overrides(args.parameter_overrides)
+            if args.dev_issuer:
+                issuer = _dev_issuer(args.dev_issuer_port, overrides)
+            template = SamTemplate(args.template, overrides, region)  # checks the values and the template's Rules
+        except TemplateError as error:
+            if not args.parameter_overrides:
+                raise
+            raise TemplateError(f"PARAMETER_OVERRIDES (--parameter-overrides): {error}") from None
         functions, routes = template.api_functions(), template.routes()
         if args.store_file and os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
-            raise TemplateError("--store-file keeps the embedded store; AWS_ENDPOINT_URL_DYNAMODB names another")
+            raise TemplateError(
+                f"{_named('--store-file', args.store_file)} keeps the embedded store's items; "
+                "AWS_ENDPOINT_URL_DYNAMODB names another store"
+            )
         cors = CorsConfiguration.from_template(template)
         config = template.jwt_authorizer()
     except TemplateError as error:
         _stop(issuer)
         raise _CannotStartError(str(error), 2) from None
     except OSError as error:
-        message = f"cannot serve the development issuer on port {args.dev_issuer_port}: {error.strerror}"
+        message = f"{_named('--dev-issuer-port', args.dev_issuer_port)}: cannot serve the development issuer there: "
+        message += str(error.strerror)
         raise _CannotStartError(message, 1) from None
     authorizer = LocalJwtAuthorizer(config) if config is not None else None
     return template, functions, routes, cors, authorizer, issuer
@@ -247,7 +378,7 @@ def _dev_issuer(port: int, overrides: dict[str, str]) -> DevIssuer:
     if given:
         them = "them" if len(given) > 1 else "it"
         raise TemplateError(
-            f"--dev-issuer sets {' and '.join(given)} itself; leave {them} out of --parameter-overrides"
+            f"JWT=dev (--dev-issuer) sets {' and '.join(given)} itself; leave {them} out of PARAMETER_OVERRIDES"
         )
     issuer = devissuer.DevIssuer(port).start()
     overrides.update({"JwtIssuer": issuer.url, "JwtAudience": devissuer.AUDIENCE})

@@ -38,7 +38,7 @@ def parse_moment(when: str) -> datetime:
     try:
         moment = datetime.fromisoformat(when)
     except ValueError:
-        raise ValueError(f"--faketime: {when!r} is not a date and time like '2024-02-29 12:00:00'") from None
+        raise ValueError(f"FAKETIME={when} (--faketime) is not a date and time like '2024-02-29 12:00:00'") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -66,7 +66,7 @@ def clock_environment(when: str | None, frozen: bool, environment: Mapping[str, 
     if result.get(CLOCK_SET) == "1":
         return result
     if frozen and not when:
-        raise ValueError("--frozen needs --faketime WHEN (the moment to stop the clock at)")
+        raise ValueError("FROZEN=1 (--frozen) needs FAKETIME (--faketime), the moment to stop the clock at")
     if when:
         moment = parse_moment(when)
         if frozen:

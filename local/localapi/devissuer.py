@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -117,34 +118,63 @@ def load_test_username(number: int) -> str:
 
 
 class DevIssuer:
-    """The discovery document and JWKS over HTTP on 127.0.0.1, in a thread of the caller's process."""
+    """The discovery document and JWKS over HTTP on 127.0.0.1, in a thread of the caller's process.
 
-    def __init__(self, port: int = DEFAULT_PORT, directory: Path = KEY_DIR) -> None:
+    `make run JWT=dev` serves the key of `directory`. The tests' issuer
+    (tests/support/issuer.py) is this same server with the options a test needs:
+    `public_keys` publishes the JWKs it returns instead (keys the test made, any
+    number, any kid), `jwks_fetches` counts the JWKS requests, and
+    `before_jwks` runs before each is answered (a slow or stuck issuer).
+    """
+
+    def __init__(
+        self,
+        port: int = DEFAULT_PORT,
+        directory: Path = KEY_DIR,
+        *,
+        public_keys: Callable[[], list[dict[str, Any]]] | None = None,
+        before_jwks: Callable[[], None] | None = None,
+    ) -> None:
         self.directory = directory
-        signing_key(directory)  # made now, not on the first request
+        if public_keys is None:
+            signing_key(directory)  # made now, not on the first request
+
+        def published() -> list[dict[str, Any]]:  # read each time: a rotated key is served at once
+            return public_keys() if public_keys is not None else [public_jwk(signing_key(directory))]
+
+        self.jwks_fetches = 0
+        self._count = threading.Lock()
         issuer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 if self.path == DISCOVERY_PATH:
                     self._json({"issuer": issuer.url, "jwks_uri": issuer.url + JWKS_PATH})
-                elif self.path == JWKS_PATH:  # read each time: a rotated key is served at once
-                    self._json({"keys": [public_jwk(signing_key(issuer.directory))]})
+                elif self.path == JWKS_PATH:
+                    with issuer._count:
+                        issuer.jwks_fetches += 1
+                    if before_jwks is not None:
+                        before_jwks()
+                    self._json({"keys": published()})
                 else:
                     self._json({"message": "Not Found"}, HTTPStatus.NOT_FOUND)
 
             def _json(self, document: dict[str, Any], status: HTTPStatus = HTTPStatus.OK) -> None:
                 body = json.dumps(document).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.send_response(status)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the reader gave up (a timeout); nothing is owed to anyone
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
         self.server = ThreadingHTTPServer((HOST, port), Handler)
+        self.server.daemon_threads = True
         self.url = issuer_url(self.server.server_address[1])
         self._thread = threading.Thread(target=self.server.serve_forever, name="dev-issuer", daemon=True)
 

@@ -7,7 +7,14 @@ workers, never the store. With a store file (`--store-file`, `make run
 STORE_FILE=...`) the items are loaded from it at start and written back on a
 clean stop (Ctrl-C, SIGTERM), so data also survives restarts.
 
-    python -m localapi.store     moto on a free loopback port; prints the port, stops at end of stdin
+If the store process dies on its own (the OOM killer, a stray `kill`), the
+local API says so on the console at once and starts a new one on the same
+endpoint, so the workers need no change: the table is created again, empty,
+or loaded from the store file as it was at the last clean stop. Whatever was
+written since is lost, and the console says that too.
+
+    python -m localapi.store [PORT]   moto on PORT (default: a free loopback port); prints the port,
+                                      stops at end of stdin
 """
 
 from __future__ import annotations
@@ -15,9 +22,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +36,7 @@ import boto3
 from localapi.template import SamTemplate
 
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}  # moto accepts any
+log = logging.getLogger("localapi")
 
 
 class EmbeddedDynamoDB:
@@ -39,23 +50,15 @@ class EmbeddedDynamoDB:
         self._client: Any = None
         self.endpoint_url = ""
         self.loaded = 0
+        self._lock = threading.RLock()
+        self._stopping = False
 
     @property
     def table_name(self) -> str:
         return self._template.table().logical_id
 
     def start(self) -> EmbeddedDynamoDB:
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "localapi.store"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
-        )
-        port = self._process.stdout.readline().strip() if self._process.stdout else ""  # once bound: no clock
-        if not port.isdigit():
-            self.stop()
-            raise RuntimeError("the embedded DynamoDB did not start")
+        port = self._launch(0)
         self.endpoint_url = f"http://127.0.0.1:{port}"
         self._client = boto3.client(
             "dynamodb",
@@ -64,16 +67,72 @@ class EmbeddedDynamoDB:
             aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         )
+        self.loaded = self._fill()
+        self._watch()
+        return self
+
+    def _launch(self, port: int) -> int:
+        """Starts the store process on `port` (0: a free one) and returns the port it listens on."""
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "localapi.store", str(port)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        )
+        bound = self._process.stdout.readline().strip() if self._process.stdout else ""  # once bound: no clock
+        if not bound.isdigit():
+            self._end_process()
+            raise RuntimeError("the embedded DynamoDB did not start")
+        return int(bound)
+
+    def _fill(self) -> int:
+        """Creates the template's table, and loads the store file when there is one: the items loaded."""
         self._client.create_table(**self._template.create_table_request())
         if self._store_file is not None and self._store_file.exists():
-            self.loaded = self._load(self._store_file)
-        return self
+            return self._load(self._store_file)
+        return 0
+
+    def _watch(self) -> None:
+        watched = self._process
+        threading.Thread(target=self._on_exit, args=(watched,), name="store-watch", daemon=True).start()
+
+    def _on_exit(self, process: subprocess.Popen[str]) -> None:
+        """Runs when the store process ends; unless we stopped it, says so and starts a new one on the same port."""
+        code = process.wait()
+        with self._lock:
+            if self._stopping or process is not self._process:
+                return
+            how = f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited with status {code}"
+            log.error("the embedded store (pid %d) %s; starting a new one at %s", process.pid, how, self.endpoint_url)
+            try:
+                self._launch(int(self.endpoint_url.rsplit(":", 1)[1]))
+                loaded = self._fill()
+            except Exception as error:  # noqa: BLE001 - whatever it is, the console must say it
+                log.error(
+                    "the embedded store could not be restarted (%s): every request answers 503 until you "
+                    "restart the local API",
+                    error,
+                )
+                return
+            if self._store_file is not None:
+                kept = f"{loaded} item(s) reloaded from {self._store_file} (its last clean stop); later writes are lost"
+            else:
+                kept = "its table is empty: every item written before is lost"
+            log.warning("store restarted at %s: %s", self.endpoint_url, kept)
+            self._watch()
 
     def stop(self) -> int | None:
         """Stops the server; with a store file, writes every item to it first and returns how many."""
-        saved = None
-        if self._store_file is not None and self._client is not None:
-            saved = self._save(self._store_file)
+        with self._lock:
+            self._stopping = True
+            saved = None
+            if self._store_file is not None and self._client is not None and self._process is not None:
+                saved = self._save(self._store_file)
+            self._end_process()
+            return saved
+
+    def _end_process(self) -> None:
         if self._process is not None:
             if self._process.stdin:
                 self._process.stdin.close()  # its signal to stop
@@ -83,7 +142,6 @@ class EmbeddedDynamoDB:
                 self._process.kill()
                 self._process.wait()
             self._process = None
-        return saved
 
     def _load(self, path: Path) -> int:
         document = json.loads(path.read_text(encoding="utf-8"))
@@ -103,18 +161,25 @@ class EmbeddedDynamoDB:
         return len(items)
 
 
-def serve() -> None:
+def serve(port: int = 0) -> None:
     """The store process: moto until the parent closes our stdin (or dies)."""
-    import signal
-
     from moto.server import ThreadedMotoServer
+
+    if port:  # a restart, on the port the workers know; if another process took it, say so rather than hang
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError as error:
+                print(f"port {port}: {error.strerror}", flush=True)
+                return
 
     # Ctrl-C (or a SIGTERM to the whole process group) is the local API's to handle: it saves the
     # store file through us, then closes our stdin.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's own access log
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()  # waits on an Event set once the socket is bound
     print(server.get_host_and_port()[1], flush=True)
     sys.stdin.read()
@@ -122,4 +187,4 @@ def serve() -> None:
 
 
 if __name__ == "__main__":
-    serve()
+    serve(int(sys.argv[1]) if len(sys.argv) > 1 else 0)

@@ -92,14 +92,21 @@ def user_key(username: str) -> str:
     return validate_username(username).lower()
 
 
+_JSON_LITERALS = frozenset({"true", "false", "null"})
+"""How a JSON literal may reach a claim once API Gateway has turned every claim into a string."""
+
+
 def check_token_user(username: str, claimed: object) -> None:
     """Business rule: a token acts only for the user it names, by the identity rule (`user_key`).
 
     A claim that is missing, not a string or not a valid username names no one,
-    so it matches no username.
+    so it matches no username. Nor does `true`, `false` or `null`: API Gateway
+    hands claims over as strings and does not document how it renders a claim
+    that is not one, so these may be an issuer's JSON literal rather than a
+    name it gave (the spellings `True`, `NULL` can only be names, and count).
     """
     refused = NotThatUserError(f"the token is not {username}'s: a token may only act for the user it names")
-    if not isinstance(claimed, str):
+    if not isinstance(claimed, str) or claimed in _JSON_LITERALS:
         raise refused
     try:
         names_the_user = user_key(claimed) == user_key(username)

@@ -124,6 +124,19 @@ def is_json_media_type(content_type: str | None) -> bool:
     return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
 
 
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON (RFC 8259)")
+
+
+def parse_json(text: str | bytes) -> Any:
+    """JSON as RFC 8259 writes it: `json.loads`, but `NaN`, `Infinity` and `-Infinity` (which it accepts) are refused.
+
+    The local API's authorizer reads tokens by the same rule (localapi.authorizer.parse_json; the deployed
+    code and the local API share no module, tests/hardening/test_invalid_json.py puts both to the same documents).
+    """
+    return json.loads(text, parse_constant=_not_json)
+
+
 def json_object_body(event: APIGatewayProxyEventV2) -> dict[str, Any]:
     """The body as a JSON object: size, then media type, then syntax.
 
@@ -143,7 +156,7 @@ def json_object_body(event: APIGatewayProxyEventV2) -> dict[str, Any]:
     if not is_json_media_type(event.headers.get("content-type")):
         raise UnsupportedMediaTypeError("the request body must be JSON (Content-Type: application/json)")
     try:
-        document = json.loads(data.decode("utf-8"))
+        document = parse_json(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise MalformedBodyError("the request body must be a JSON object") from None
     if not isinstance(document, dict):

@@ -1,9 +1,10 @@
-"""An OpenID issuer for tests: RSA keys made here, a discovery document and a JWKS over HTTP on 127.0.0.1.
+"""The tests' OpenID issuer: the development issuer's server (localapi.devissuer.DevIssuer) with keys made here.
 
-Independent of the development issuer the project ships (localapi.devissuer),
-so the local API's checks are tested against keys and tokens the test alone
-shapes: any key (published or not), any header and any claims, and tokens no
-library would sign (`alg: none`, an HMAC keyed with the public key).
+The server (discovery document, JWKS, fetch count) is the one `make run
+JWT=dev` serves; what is the tests' own is the keys and the tokens: any key
+(published or not, any kid), any header and any claims, and tokens no
+library would sign (`alg: none`, an HMAC keyed with the public key), so the
+local API's checks are tested against tokens the test alone shapes.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
+
+from localapi.devissuer import DevIssuer
 
 AUDIENCE = "greeter-test-client"
 
@@ -52,45 +54,39 @@ class Key:
 
 
 class TestIssuer:
-    """Serves `/.well-known/openid-configuration` and `/keys` for the keys in `published`; counts JWKS fetches."""
+    """Publishes the keys in `published` (its JWKS is read at each fetch); `jwks_fetches` counts the fetches.
+
+    `hold_jwks()` makes every JWKS request wait until `release_jwks()`: an issuer
+    that is slow, or never answers.
+    """
 
     __test__ = False  # not a test class, whatever pytest thinks of the name
 
     def __init__(self) -> None:
         self.published: list[Key] = [Key.new("key-1")]
-        self.jwks_fetches = 0
-        self._lock = threading.Lock()
-        issuer = self
+        self.extra_jwks: list[dict[str, Any]] = []  # published as they are (filler, odd members)
+        self._released = threading.Event()
+        self._released.set()
+        self._server = DevIssuer(
+            0,
+            public_keys=lambda: [key.jwk() for key in self.published] + self.extra_jwks,
+            before_jwks=lambda: self._released.wait(timeout=60),
+        ).start()
+        self.url = self._server.url
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                if self.path == "/.well-known/openid-configuration":
-                    document: dict[str, Any] = {"issuer": issuer.url, "jwks_uri": f"{issuer.url}/keys"}
-                elif self.path == "/keys":
-                    with issuer._lock:
-                        issuer.jwks_fetches += 1
-                        document = {"keys": [key.jwk() for key in issuer.published]}
-                else:
-                    self.send_error(404)
-                    return
-                body = json.dumps(document).encode()
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+    @property
+    def jwks_fetches(self) -> int:
+        return self._server.jwks_fetches
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
+    def hold_jwks(self) -> None:
+        self._released.clear()
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+    def release_jwks(self) -> None:
+        self._released.set()
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self.release_jwks()
+        self._server.stop()
 
     @property
     def key(self) -> Key:
@@ -118,6 +114,13 @@ class TestIssuer:
         signer = key or self.key
         header = {name: value for name, value in {"kid": signer.kid, **(headers or {})}.items() if value is not None}
         token: str = jwt.encode(self.claims(username, **changes), signer.private, algorithm="RS256", headers=header)
+        return token
+
+    def token_with_raw_claim(self, username: str, claim: str, raw_json: str) -> str:
+        """A valid token for `username` whose `claim` is `raw_json` as written (`null`, `1e400`)."""
+        placeholder = "raw-claim-placeholder"
+        payload = json.dumps(self.claims(username, **{claim: placeholder})).replace(f'"{placeholder}"', raw_json)
+        token: str = jwt.api_jws.encode(payload.encode(), self.key.private, "RS256", {"kid": self.key.kid})
         return token
 
     def unsigned_token(self, username: str) -> str:

@@ -6,12 +6,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.issuer import AUDIENCE, TestIssuer, running_issuer
+from tests.support.authorizer import guarded_local_api
+from tests.support.issuer import TestIssuer, running_issuer
 from tests.support.local_api import LocalApiProcess
 
 
 @pytest.fixture(scope="session")
 def issuer() -> Iterator[TestIssuer]:
+    """One issuer for every load-test module (tests/conftest.py's is one per module)."""
     with running_issuer() as running:
         yield running
 
@@ -19,7 +21,6 @@ def issuer() -> Iterator[TestIssuer]:
 @pytest.fixture(scope="session")
 def guarded_api(issuer: TestIssuer) -> Iterator[LocalApiProcess]:
     """The local API with the JWT authorizer on, on PUT and GET (JwtProtectGet), checking the issuer's tokens."""
-    overrides = f"JwtIssuer={issuer.url} JwtAudience={AUDIENCE} JwtProtectGet=true"
-    process = LocalApiProcess(args=("--parameter-overrides", overrides, "--concurrency", "4", "--no-reload"))
+    process = guarded_local_api(issuer, "JwtProtectGet=true", concurrency=4)
     yield process
     process.stop()

@@ -5,54 +5,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import jwt
 import pytest
 
-from localapi.authorizer import LocalJwtAuthorizer, UnauthorizedError, claim_text, header_name, token_from
-from localapi.events import HttpRequest
-from localapi.server import LocalApi
-from localapi.template import JwtAuthorizer, Route
+from localapi.authorizer import UnauthorizedError, claim_text, header_name, token_from
+from tests.support.authorizer import api_for, http
 from tests.support.issuer import AUDIENCE, TestIssuer, running_issuer
-
-PUT_ROUTE = Route("PUT", "/hello/{username}", "Put")
-GET_ROUTE = Route("GET", "/hello/{username}", "Get")
-
-
-class RecordingPool:
-    """Stands in for a function's workers: keeps every event, answers 204."""
-
-    def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
-
-    async def invoke(self, event: dict[str, Any], request_id: str) -> dict[str, Any]:
-        self.events.append(event)
-        return {"statusCode": 204}
 
 
 @pytest.fixture(scope="module")
 def issuer() -> Iterator[TestIssuer]:
     with running_issuer() as running:
         yield running
-
-
-def api_for(issuer: TestIssuer) -> tuple[LocalApi, dict[str, RecordingPool]]:
-    config = JwtAuthorizer(
-        issuer=issuer.url,
-        audience=(AUDIENCE,),
-        identity_source="$request.header.Authorization",
-        guarded_routes=frozenset({PUT_ROUTE.route_key}),
-    )
-    pools = {"Put": RecordingPool(), "Get": RecordingPool()}
-    return LocalApi([PUT_ROUTE, GET_ROUTE], pools, authorizer=LocalJwtAuthorizer(config)), pools  # type: ignore[dict-item]
-
-
-def http(method: str, authorization: str | None) -> HttpRequest:
-    headers = [("content-type", "application/json")]
-    if authorization is not None:
-        headers.append(("Authorization", authorization))
-    return HttpRequest(method, "/hello/alice", "", headers, b"{}", "127.0.0.1")
 
 
 def test_the_verified_claims_go_where_api_gateway_puts_them_as_strings(issuer: TestIssuer) -> None:

@@ -246,24 +246,30 @@ def test_protected_get_needs_the_users_own_token(protected_get_api: LocalApiProc
     assert greeting.json()["message"].startswith(f"Hello, {name}! ")
 
 
-def test_keys_are_cached_and_fetched_again_for_an_unknown_kid(api: LocalApiProcess, issuer: TestIssuer) -> None:
-    """One JWKS fetch serves many requests; a rotated-in key's kid is fetched once, then cached too."""
-    put(api, fresh_name(), bearer(issuer.token("warmup")))  # whatever came before, the keys are cached now
-    before = issuer.jwks_fetches
-    for _ in range(3):
-        name = fresh_name()
-        assert put(api, name, bearer(issuer.token(name))).status_code == 204
-    assert issuer.jwks_fetches == before
+def test_keys_are_cached_and_fetched_again_for_an_unknown_kid() -> None:
+    """One JWKS fetch serves many requests; a rotated-in key's kid is fetched once, then cached too.
 
-    rotated = Key.new(f"key-{fresh_name()}")
-    issuer.published.append(rotated)
-    try:
-        for _ in range(3):
-            name = fresh_name()
-            assert put(api, name, bearer(issuer.token(name, key=rotated))).status_code == 204
-        assert issuer.jwks_fetches == before + 1
-    finally:
-        issuer.published.remove(rotated)
+    An API and an issuer of its own: no other test's unknown kid has just started the refetch cooldown
+    (tests/hardening/test_jwks_limits.py tests the cooldown).
+    """
+    with running_issuer() as issuer:
+        api = start_api(issuer)
+        try:
+            put(api, fresh_name(), bearer(issuer.token("warmup")))  # the keys are cached now
+            before = issuer.jwks_fetches
+            for _ in range(3):
+                name = fresh_name()
+                assert put(api, name, bearer(issuer.token(name))).status_code == 204
+            assert issuer.jwks_fetches == before
+
+            rotated = Key.new(f"key-{fresh_name()}")
+            issuer.published.append(rotated)
+            for _ in range(3):
+                name = fresh_name()
+                assert put(api, name, bearer(issuer.token(name, key=rotated))).status_code == 204
+            assert issuer.jwks_fetches == before + 1
+        finally:
+            api.stop()
 
 
 def test_an_unreachable_issuer_is_401_not_a_500(issuer: TestIssuer) -> None:
@@ -341,7 +347,7 @@ def test_make_token_needs_a_user_from_the_command_line() -> None:
         ),
         (
             ("--dev-issuer", "--dev-issuer-port", "0", "--parameter-overrides", "JwtAudience=mine"),
-            "--dev-issuer sets JwtAudience itself; leave it out of --parameter-overrides",
+            "JWT=dev (--dev-issuer) sets JwtAudience itself; leave it out of PARAMETER_OVERRIDES",
         ),
     ],
 )
