@@ -86,7 +86,9 @@ class LocalApiProcess:
         handle, name = tempfile.mkstemp(prefix="local-api-", suffix=".log")
         os.close(handle)
         command = [*wrapper, "make", "-s", "run", "HOST=127.0.0.1", "PORT=0", f"LOG_FILE={name}", *make_args]
-        return cls(extra_env=extra_env, command=command, log_file=Path(name))
+        process = cls(extra_env=extra_env, command=command, log_file=Path(name))
+        process._wrapped = bool(wrapper)
+        return process
 
     @property
     def pid(self) -> int:
@@ -117,8 +119,32 @@ class LocalApiProcess:
     def functions_output(self) -> str:
         return self.log_file.read_text(encoding="utf-8", errors="replace")
 
+    _wrapped = False
+
+    def _under_the_wrapper(self) -> list[int]:
+        """The processes of the group but its leader, a wrapper such as Debian's `faketime`."""
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                pid = int(stat.parent.name)
+                if int(fields[2]) == self._process.pid and pid != self._process.pid:  # fields[2]: the group
+                    found.append(pid)
+        return found
+
     def stop(self) -> int:
-        """SIGTERM to the server (and make, when it runs under make); its exit status."""
+        """SIGTERM to the server (and make, when it runs under make); its exit status.
+
+        A wrapper is left to see its child end: Debian's `faketime` removes its semaphore and
+        shared memory (named by its pid) only then, and a later wrapper that gets the same pid
+        would fail on the leftovers ("sem_open: File exists").
+        """
+        if self._wrapped:
+            for pid in self._under_the_wrapper():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._process.wait(timeout=WAIT_SECONDS)
         with contextlib.suppress(ProcessLookupError):  # already gone
             os.killpg(self._process.pid, signal.SIGTERM)
         code = self._process.wait(timeout=WAIT_SECONDS)

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import requests
@@ -140,6 +141,9 @@ def test_a_frozen_clock_from_the_wrapper_serves_and_stops_cleanly() -> None:
         api.stop()
     assert "Local API stopped" in "".join(api.output)
     assert "Traceback" not in "".join(api.output)
+    # The wrapper ended on its own and removed what it names by its pid (a later wrapper may get that pid).
+    assert not Path(f"/dev/shm/faketime_shm_{api.pid}").exists()  # noqa: S108 - the wrapper's own name
+    assert not Path(f"/dev/shm/sem.faketime_sem_{api.pid}").exists()  # noqa: S108 - the wrapper's own name
 
 
 def _make_run_command(*make_args: str, env: dict[str, str]) -> list[str]:
