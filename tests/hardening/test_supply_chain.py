@@ -6,9 +6,11 @@ ignored), so it also catches what is about to be added.
 
 from __future__ import annotations
 
+import importlib.metadata
 import re
 import subprocess
 import tomllib
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -133,6 +135,34 @@ def test_the_deployed_versions_are_the_tested_versions() -> None:
     assert {name: version for name, (version, _) in deployed.items()} == {name: tested[name][0] for name in deployed}
     assert "aws-lambda-powertools" in deployed
     assert "boto3" not in deployed  # the runtime provides it
+
+
+END_OF_SUPPORT = {
+    # https://docs.aws.amazon.com/xray/latest/devguide/xray-daemon-eos.html
+    "aws-xray-sdk": date(2027, 2, 25),
+}
+"""Distributions whose support ends on a known date; the deployed package holds none ending before March 2027."""
+
+
+def test_the_deployed_package_holds_no_library_whose_support_ends_before_march_2027() -> None:
+    deployed = _pins(ROOT / "src" / "requirements.txt")
+    ending = {name: day for name, day in END_OF_SUPPORT.items() if day < date(2027, 3, 1)}
+    assert sorted(set(deployed) & set(ending)) == []
+
+
+def test_every_deployed_distribution_is_pure_python() -> None:
+    """`sam build` fetches a distribution with compiled wheels again by name, without the lock's hashes.
+
+    So none is deployed (wrapt left with aws-xray-sdk). Read from the tested
+    copies in this virtualenv, which are the deployed versions (test above).
+    """
+    compiled = []
+    for name in _pins(ROOT / "src" / "requirements.txt"):
+        wheel = importlib.metadata.distribution(name).read_text("WHEEL") or ""
+        tags = [line.split(":", 1)[1].strip() for line in wheel.splitlines() if line.startswith("Tag:")]
+        if "Root-Is-Purelib: true" not in wheel or not all(tag.endswith("-none-any") for tag in tags):
+            compiled.append(name)
+    assert compiled == []
 
 
 def test_the_dynamodb_stand_in_runs_the_tested_moto() -> None:
