@@ -74,6 +74,8 @@ def test_one_lock_target_refreshes_every_lock() -> None:
     outputs = {
         line.rsplit(" -o ", 1)[1].strip() for line in commands.replace("\\\n", " ").splitlines() if " -o " in line
     }
-    ins = [path for path in ROOT.rglob("*.in") if not any(part.startswith(".") for part in path.relative_to(ROOT).parts)]
+    ins = [
+        path for path in ROOT.rglob("*.in") if not any(part.startswith(".") for part in path.relative_to(ROOT).parts)
+    ]
     assert len(ins) >= 5
     assert outputs == {str(path.relative_to(ROOT).with_suffix(".txt")) for path in ins}
