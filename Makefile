@@ -146,8 +146,8 @@ hardening: $(STAMP) $(LOCAL_ON_PATH) ## Only the hardening tests (tests/hardenin
 	$(BIN)/pytest tests/hardening
 
 .PHONY: bench
-bench: $(STAMP) ## Performance budget, as ratios to floors of the same run: cold start, warm CPU, local API req/s; reports/bench.md
-	PYTHONPATH="$(PYTHONPATH):$(CURDIR)" $(PY) -m bench
+bench: $(STAMP) ## Performance budget (ratios to floors of the same run), import profile, tracing options; BENCH_ARGS="--help"
+	PYTHONPATH="$(PYTHONPATH):$(CURDIR)" $(PY) -m bench $(BENCH_ARGS)
 
 ##@ Deploy
 
