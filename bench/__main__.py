@@ -1,8 +1,8 @@
 """`python -m bench` (what `make bench` runs): cold start, warm cost, memory, package size, DynamoDB calls.
 
-Also what the cold start imports (`-X importtime`, per package, beside the
-floor's) and the tracing options next to the one deployed (bench/tracing.py).
-Writes reports/bench.json and reports/bench.md, prints the tables, and exits 1
+Also what the cold start imports (CPU per package, beside the floor's) and
+the tracing options next to the one deployed (bench/tracing.py). Writes
+reports/bench.json and reports/bench.md, prints the tables, and exits 1
 when the budget is not met.
 """
 
@@ -234,7 +234,7 @@ def inject_cold_cpu(subjects: list[Subject], functions: list[Function], millisec
 def measure_imports(
     functions: list[Function], runtime: Path, overlays: dict[str, Path], runs: int, *, region: str
 ) -> dict[str, dict[str, dict[str, float]]]:
-    """Per function: `-X importtime` of its handler module and of the floor's init, alternated, `runs` times each."""
+    """Per function: the CPU each package's import takes, handler module and floor's init alternated, `runs` each."""
     profiles = {}
     for function in functions:
         module = function.handler.rpartition(".")[0]
@@ -249,17 +249,7 @@ def measure_imports(
         samples: dict[str, list[dict[str, int]]] = {side: [] for side in sides}
         for _ in range(runs):
             for side, (entry, env) in sides.items():
-                completed = subprocess.run(
-                    [lambda_env.interpreter(), "-X", "importtime", "-c", f"import {entry}"],
-                    env=env,
-                    cwd=PROBES,
-                    capture_output=True,
-                    text=True,
-                    check=False,
-                )
-                if completed.returncode != 0:
-                    raise RuntimeError(f"importing {entry} failed:\n{completed.stderr[-2000:]}")
-                times = import_profile.self_times(completed.stderr)
+                _, times = run_probe("probe_imports.py", [entry], env)
                 samples[side].append(import_profile.by_package(times, entry))
         profiles[function.logical_id] = {side: import_profile.medians(runs_of) for side, runs_of in samples.items()}
     return profiles
@@ -380,7 +370,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--no-load", action="store_true", help="skip the local API's throughput")
     parser.add_argument("--no-tracing-options", action="store_true", help="measure only the tracing deployed")
-    parser.add_argument("--import-runs", type=int, default=7, help="`-X importtime` runs per side (the median is kept)")
+    parser.add_argument("--import-runs", type=int, default=7, help="import profiles per side (the median is kept)")
     parser.add_argument(
         "--inject-cold-cpu-ms",
         type=float,
@@ -413,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
             name: lambda_env.link_native_overlay(BUILD_DIR / name, overlay) for name, overlay in overlays.items()
         }
         tracing_folders, tracing_sizes = ({}, {}) if args.no_tracing_options else prepare_tracing(functions, workdir)
-        print(f"imports: -X importtime, {args.import_runs} runs of each function and its floor", flush=True)
+        print(f"imports: {args.import_runs} runs of each function's and its floor's (probe_imports.py)", flush=True)
         imports = measure_imports(functions, runtime, overlays, args.import_runs, region=args.region)
         store = EmbeddedDynamoDB(template, args.region).start()
         try:
@@ -603,7 +593,7 @@ def render_tracing(rows: list[dict[str, Any]]) -> str:
 
 def render_imports(imports: dict[str, dict[str, dict[str, float]]]) -> str:
     return "\n\n".join(
-        f"Imports of {name}'s cold start and of its floor (`-X importtime`, ms of self time, median):\n\n"
+        f"Imports of {name}'s cold start and of its floor (own CPU ms of each package, median):\n\n"
         + import_profile.table(sides["function"], sides["floor"])
         for name, sides in imports.items()
     )

@@ -1,12 +1,12 @@
-"""Which modules a cold start imports and what each costs: `python -X importtime`, per top-level package.
+"""Which modules a cold start imports and what each costs, per top-level package.
 
 The function's init phase is the import of its handler module; the floor's is
 `floor_init.py` (import boto3, create the client), imported the same way, so
 in both the module's own body (the client, and for a handler its Logger,
 Metrics and resolver) is one row and every package imported under it another.
-Times are the interpreter's own (`-X importtime`: wall time, self time of each
-module, its children excluded), so they add up; the medians of a few fresh
-processes, not a budget: the budget is the CPU ratio of the cold rounds.
+Times are CPU, each module's own (its imports excluded: `probe_imports.py`),
+so they add up; the medians of a few fresh processes, not a budget: the
+budget is the CPU ratio of the cold rounds.
 """
 
 from __future__ import annotations
@@ -20,21 +20,8 @@ BODY = "{module} (its body)"
 OTHER = "other packages, each < {threshold:g} ms"
 
 
-def self_times(stderr: str) -> dict[str, int]:
-    """`{module: self µs}` from the lines `-X importtime` writes to stderr (other lines are ignored)."""
-    times: dict[str, int] = {}
-    for line in stderr.splitlines():
-        if not line.startswith("import time:"):
-            continue
-        fields = [field.strip() for field in line.removeprefix("import time:").split("|")]
-        if len(fields) != 3 or not fields[0].isdigit():
-            continue  # the header line
-        times[fields[2]] = times.get(fields[2], 0) + int(fields[0])
-    return times
-
-
 def by_package(times: Mapping[str, int], entry: str) -> Counter[str]:
-    """Self µs per top-level package; the body of `entry` (the module whose import is the init phase) on its own."""
+    """Own CPU ns per top-level package; the body of `entry` (the module whose import is the init phase) on its own."""
     packages: Counter[str] = Counter()
     for module, microseconds in times.items():
         packages[BODY.format(module=module) if module == entry else module.split(".")[0]] += microseconds
@@ -45,7 +32,7 @@ def medians(runs: Iterable[Mapping[str, int]]) -> dict[str, float]:
     """Per package, the median over the runs, in ms (a package some run did not import counts 0 there)."""
     runs = list(runs)
     names = set().union(*runs) if runs else set()
-    return {name: median(run.get(name, 0) for run in runs) / 1000 for name in names}
+    return {name: median(run.get(name, 0) for run in runs) / 1e6 for name in names}
 
 
 def table(function: Mapping[str, float], floor: Mapping[str, float], *, threshold: float = 2.0) -> str:
@@ -62,4 +49,4 @@ def table(function: Mapping[str, float], floor: Mapping[str, float], *, threshol
     rows.append([OTHER.format(threshold=threshold), rest[0], rest[1], f"{rest[0] - rest[1]:+.1f}"])
     total = sum(function.values()), sum(floor.values())
     rows.append(["total", total[0], total[1], f"{total[0] - total[1]:+.1f}"])
-    return markdown_table(["package (self time)", "function ms", "floor ms", "function - floor"], rows)
+    return markdown_table(["package (own CPU)", "function ms", "floor ms", "function - floor"], rows)

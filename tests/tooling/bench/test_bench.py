@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import platform
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -210,37 +213,50 @@ def test_the_package_size_names_what_tzdata_costs(tmp_path: Path) -> None:
     assert package_size(tmp_path)["tzdata_zip_bytes"] == 0
 
 
-IMPORTTIME = """\
-import time: self [us] | cumulative | imported package
-import time:       100 |        100 |   _io
-import time:       300 |        500 |     botocore.compat
-import time:       200 |        700 |   botocore
-import time:      1500 |       1500 |     aws_lambda_powertools.event_handler.api_gateway
-import time:      4000 |       6200 | greeter.handlers.get_greeting
-a line a module printed itself
-"""
-
-
-def test_the_import_profile_reads_self_times_and_sums_them_per_package() -> None:
-    times = import_profile.self_times(IMPORTTIME)
-    assert times == {
+def test_the_import_profile_sums_own_times_per_package_and_keeps_the_init_modules_body_apart() -> None:
+    times = {
         "_io": 100,
         "botocore.compat": 300,
         "botocore": 200,
         "aws_lambda_powertools.event_handler.api_gateway": 1500,
         "greeter.handlers.get_greeting": 4000,
+        "greeter.store": 50,
     }
-    packages = import_profile.by_package(times, "greeter.handlers.get_greeting")
-    assert packages == {
+    assert import_profile.by_package(times, "greeter.handlers.get_greeting") == {
         "_io": 100,
         "botocore": 500,
         "aws_lambda_powertools": 1500,
         "greeter.handlers.get_greeting (its body)": 4000,
+        "greeter": 50,
     }
 
 
+def test_the_import_probe_times_each_module_without_the_imports_it_made(tmp_path: Path) -> None:
+    """CPU is spent by the parent module, then by its child: each keeps its own, the child's never counts twice."""
+    burn = (
+        "import time\nend = time.process_time_ns() + {ms} * 1_000_000\nwhile time.process_time_ns() < end:\n    pass\n"
+    )
+    (tmp_path / "probe_child.py").write_text(burn.format(ms=20))
+    (tmp_path / "probe_parent.py").write_text(burn.format(ms=10) + "import probe_child\n")
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import probe_imports, json; print(json.dumps(probe_imports.timed_imports('probe_parent')))",
+        ],
+        env={**os.environ, "PYTHONPATH": f"{tmp_path}:{bench_main.PROBES}"},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    own = json.loads(completed.stdout)
+    assert 20e6 <= own["probe_child"] < 40e6
+    assert 10e6 <= own["probe_parent"] < 20e6  # 10 ms of its own, not the child's 20
+
+
 def test_the_import_profile_takes_medians_and_counts_a_missing_package_as_nothing() -> None:
-    medians = import_profile.medians([{"a": 1000, "b": 3000}, {"a": 3000}, {"a": 2000, "b": 5000}])
+    medians = import_profile.medians([{"a": 1e6, "b": 3e6}, {"a": 3e6}, {"a": 2e6, "b": 5e6}])
     assert medians == {"a": 2.0, "b": 3.0}
 
 
