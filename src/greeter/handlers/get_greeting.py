@@ -10,6 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from greeter import service, transport
+from greeter.handlers import init_done
 from greeter.store import DynamoDBBirthdayStore
 
 logger = Logger()
@@ -32,3 +33,6 @@ def get_greeting(**_raw_path: str) -> dict[str, str]:
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+init_done()  # the last line of the init phase (greeter/handlers/__init__.py)

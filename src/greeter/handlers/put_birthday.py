@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from greeter import service, transport
 from greeter.domain import DEFAULT_TIME_ZONE
+from greeter.handlers import init_done
 from greeter.store import DynamoDBBirthdayStore
 
 logger = Logger()
@@ -37,3 +38,6 @@ def put_birthday(**_raw_path: str) -> Response[None]:
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+init_done()  # the last line of the init phase (greeter/handlers/__init__.py)

@@ -1,8 +1,10 @@
-"""greeter.lazy_packages: a package's `__init__` runs only when a name only it gives is asked for.
+"""What greeter/handlers/__init__.py does for a cold start's init phase.
 
-On a package made here (each test its own name), then on the handlers in a
-fresh interpreter: what a cold start imports of Powertools, and that every
-name Powertools' packages export still resolves.
+greeter.lazy_packages (a package's `__init__` runs only when a name only it
+gives is asked for) on a package made here, each test its own name; then the
+handlers in fresh interpreters: what a cold start imports of Powertools, that
+every name Powertools' packages export still resolves, and that the garbage
+collector, paused for the init phase, is on again, the init's objects frozen.
 """
 
 from __future__ import annotations
@@ -139,3 +141,29 @@ def test_a_cold_start_imports_one_resolver_and_one_event_class_and_every_name_st
     }
     assert sorted(loaded & never) == []
     assert result["missing"] == []
+
+
+_GC_AROUND_ONE_HANDLER = """
+import gc, importlib, json, sys
+import greeter.handlers
+paused = not gc.isenabled()
+importlib.import_module(sys.argv[1])
+print(json.dumps({"paused": paused, "enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}))
+"""
+
+
+@pytest.mark.parametrize("handler", ["get_greeting", "put_birthday", "method_not_allowed"])
+def test_the_collector_is_paused_for_the_init_phase_and_on_after_it_with_the_init_frozen(handler: str) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-c", _GC_AROUND_ONE_HANDLER, f"greeter.handlers.{handler}"],
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert completed.returncode == 0, completed.stderr
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert result["paused"] is True
+    assert result["enabled"] is True
+    assert result["frozen"] > 10_000  # the modules, the client and its models, Powertools
