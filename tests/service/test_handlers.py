@@ -6,9 +6,6 @@ import base64
 import copy
 import io
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -21,6 +18,7 @@ from greeter import store
 from greeter.store import StoreUnavailableError
 from tests.conftest import TABLE_NAME
 from tests.support.events import for_user, load_event, with_body
+from tests.support.fresh_process import run_fresh
 from tests.support.logs import powertools_logs
 from tests.support.paths import ROOT
 
@@ -358,23 +356,9 @@ print(json.dumps({"at_import": at_import, **answers}))
 def test_no_dynamodb_call_at_import_and_one_per_request_in_a_fresh_process() -> None:
     """A cold start imports the handlers first: nothing there may reach DynamoDB (no DescribeTable)."""
     events = ROOT / "events"
-    src = ROOT / "src"
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            _IMPORT_THEN_ONE_REQUEST_EACH,
-            str(events / "get_greeting.json"),
-            str(events / "put_birthday.json"),
-        ],
-        env={**os.environ, "PYTHONPATH": str(src)},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
+    result = run_fresh(
+        _IMPORT_THEN_ONE_REQUEST_EACH, str(events / "get_greeting.json"), str(events / "put_birthday.json")
     )
-    assert completed.returncode == 0, completed.stderr
-    result = json.loads(completed.stdout.strip().splitlines()[-1])
     assert result["at_import"] == []
     assert result["get"] == [404, ["GetItem"]]
     assert result["put"] == [204, ["PutItem"]]

@@ -9,10 +9,8 @@ collector, paused for the init phase, is on again, the init's objects frozen.
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from greeter.lazy_packages import defer_package_init
-from tests.support.paths import ROOT
+from tests.support.fresh_process import run_fresh
 
 INIT = """\
 import sys
@@ -119,16 +117,7 @@ print(json.dumps({"loaded": loaded, "missing": missing}))
 
 def test_a_cold_start_imports_one_resolver_and_one_event_class_and_every_name_still_resolves() -> None:
     """Without the deferral, importing the handlers also imports asyncio, AppSync's resolver and ~40 event classes."""
-    completed = subprocess.run(
-        [sys.executable, "-c", _COLD_START],
-        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert completed.returncode == 0, completed.stderr
-    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    result = run_fresh(_COLD_START)
     loaded = set(result["loaded"])
     assert "aws_lambda_powertools.event_handler.api_gateway" in loaded
     assert "aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event" in loaded
@@ -154,16 +143,7 @@ print(json.dumps({"paused": paused, "enabled": gc.isenabled(), "frozen": gc.get_
 
 @pytest.mark.parametrize("handler", ["get_greeting", "put_birthday", "method_not_allowed"])
 def test_the_collector_is_paused_for_the_init_phase_and_on_after_it_with_the_init_frozen(handler: str) -> None:
-    completed = subprocess.run(
-        [sys.executable, "-c", _GC_AROUND_ONE_HANDLER, f"greeter.handlers.{handler}"],
-        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert completed.returncode == 0, completed.stderr
-    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    result = run_fresh(_GC_AROUND_ONE_HANDLER, f"greeter.handlers.{handler}")
     assert result["paused"] is True
     assert result["enabled"] is True
     assert result["frozen"] > 10_000  # the modules, the client and its models, Powertools
