@@ -212,7 +212,8 @@ lock: $(STAMP) ## Re-pin every lock (hashed): dev.txt, then the functions' and t
 	  --python-platform aarch64-manylinux2014 --generate-hashes -c requirements/dev.txt \
 	  --no-annotate --custom-compile-command "make lock" -o src/requirements.txt
 	$(BIN)/uv pip compile local/images/lambda-python/requirements.in --universal --python-version $(PYTHON_VERSION) \
-	  --generate-hashes --custom-compile-command "make lock" -o local/images/lambda-python/requirements.txt
+	  --generate-hashes -c requirements/dev.txt --custom-compile-command "make lock" \
+	  -o local/images/lambda-python/requirements.txt
 	$(BIN)/uv pip compile local/images/dynamodb-moto/requirements.in --universal --python-version $(PYTHON_VERSION) \
 	  --generate-hashes -c requirements/dev.txt --custom-compile-command "make lock" \
 	  -o local/images/dynamodb-moto/requirements.txt

@@ -13,6 +13,7 @@ import tomllib
 from datetime import date
 from pathlib import Path
 
+import lambda_package
 import pytest
 
 from tests.support.paths import ROOT
@@ -172,6 +173,19 @@ def test_the_dynamodb_stand_in_runs_the_tested_moto() -> None:
     assert {name: version for name, (version, _) in stand_in.items() if name in tested} == {
         name: tested[name][0] for name in stand_in if name in tested
     }
+
+
+def test_the_lambda_stand_in_ships_what_the_runtime_ships_at_the_tested_versions() -> None:
+    """The functions import botocore from the runtime (lambda_package drops a bundled copy): the stand-in has it too.
+
+    Until the X-Ray SDK left the package, it bundled botocore and hid that the
+    stand-in image had none.
+    """
+    stand_in = _pins(ROOT / "local" / "images" / "lambda-python" / "requirements.txt")
+    tested = _pins(ROOT / "requirements" / "dev.txt")
+    shipped = {name.replace("_", "-") for name in lambda_package.RUNTIME_DISTRIBUTIONS}
+    assert sorted(shipped - set(stand_in)) == []
+    assert {name: stand_in[name][0] for name in shipped} == {name: tested[name][0] for name in shipped}
 
 
 def test_installs_require_hashes() -> None:
