@@ -184,8 +184,8 @@ hardening: $(STAMP) $(LOCAL_ON_PATH) ## Only the hardening tests (tests/hardenin
 .PHONY: bench
 BENCH_PY = PYTHONPATH="$(PYTHONPATH):$(CURDIR)" $(PY)
 
-bench: $(STAMP) ## Performance budget, as ratios to floors of the same run: cold start, warm CPU, local API req/s; then bench-loadgen's
-	status=0; $(BENCH_PY) -m bench || status=$$?; $(BENCH_PY) -m bench.loadgen || status=1; exit $$status
+bench: $(STAMP) ## Performance budget (ratios to floors of the same run), import profile, tracing options [BENCH_ARGS="--help"]; then bench-loadgen's
+	status=0; $(BENCH_PY) -m bench $(BENCH_ARGS) || status=$$?; $(BENCH_PY) -m bench.loadgen || status=1; exit $$status
 
 .PHONY: bench-loadgen
 bench-loadgen: $(STAMP) ## Load generation with 1 and 2 workers against a stub that is not the bottleneck; the ratio; reports/loadgen.md
@@ -317,7 +317,8 @@ lock: $(STAMP) ## Re-pin every lock (hashed): dev.txt, then the functions', the 
 	  --python-platform aarch64-manylinux2014 --generate-hashes -c requirements/dev.txt \
 	  --no-annotate --custom-compile-command "make lock" -o src/requirements.txt
 	$(BIN)/uv pip compile local/images/lambda-python/requirements.in --universal --python-version $(PYTHON_VERSION) \
-	  --generate-hashes --custom-compile-command "make lock" -o local/images/lambda-python/requirements.txt
+	  --generate-hashes -c requirements/dev.txt --custom-compile-command "make lock" \
+	  -o local/images/lambda-python/requirements.txt
 	$(BIN)/uv pip compile local/images/dynamodb-moto/requirements.in --universal --python-version $(PYTHON_VERSION) \
 	  --generate-hashes -c requirements/dev.txt --custom-compile-command "make lock" \
 	  -o local/images/dynamodb-moto/requirements.txt

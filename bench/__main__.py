@@ -1,6 +1,8 @@
 """`python -m bench` (what `make bench` runs): cold start, warm cost, memory, package size, DynamoDB calls.
 
-Writes reports/bench.json and reports/bench.md, prints the table, and exits 1
+Also what the cold start imports (CPU per package, beside the floor's) and
+the tracing options next to the one deployed (bench/tracing.py). Writes
+reports/bench.json and reports/bench.md, prints the tables, and exits 1
 when the budget is not met.
 """
 
@@ -17,6 +19,7 @@ import sys
 import tempfile
 import time
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +27,8 @@ from typing import Any
 
 import lambda_package
 
-from bench import lambda_env, throughput
+from bench import import_profile, lambda_env, throughput, tracing
+from bench.probe_cold import INJECTED_CPU_VARIABLE
 from bench.stats import Limit, budget_table, markdown_table, median, paired_ratio, ratio
 from localapi.store import EmbeddedDynamoDB
 from localapi.template import PROJECT_ROOT, Function, SamTemplate
@@ -35,7 +39,7 @@ BUILD_DIR = PROJECT_ROOT / ".aws-sam" / "build"
 REPORTS = PROJECT_ROOT / "reports"
 
 # The budget, as ratios to floors measured in the same run (docs/performance.md: how each was set).
-COLD_CPU_RATIO_LIMITS = {"GET": 1.40, "PUT": 1.40}  # CPU to a cold answer / boto3 client + one call
+COLD_CPU_RATIO_LIMITS = {"GET": 1.04, "PUT": 1.04}  # CPU to a cold answer / boto3 client + one call
 WARM_CPU_RATIO_LIMITS = {"GET": 2.2, "PUT": 2.2}  # CPU per warm invocation / the same call from bare botocore
 FLOOR_COST_LIMIT = 2.2  # at 1 user on every core: bare uvicorn requests/s / the local API's own 404's
 THROUGHPUT_COST_LIMIT = 30.0  # at 10 users on every core: the floor's requests/s / a function route's
@@ -189,6 +193,68 @@ def cold_subjects(
     return subjects
 
 
+def tracing_subjects(
+    functions: list[Function],
+    subjects: list[Subject],
+    folders: Mapping[str, Path],
+    workdir: Path,
+) -> list[Subject]:
+    """The GET function again, cold, under each tracing option it does not ship (bench/tracing.py)."""
+    function = next(f for f in functions if api_method(f) == tracing.MEASURED_METHOD)
+    deployed = next(subject for subject in subjects if subject.name == function.logical_id)
+    return [
+        Subject(
+            tracing.subject_name(function.logical_id, option),
+            ["function", option.handler, str(cold_event(tracing.MEASURED_METHOD, workdir))],
+            tracing.environment(deployed.env, folders[option.key], function.handler),
+            COLD_STATUS[tracing.MEASURED_METHOD],
+        )
+        for option in tracing.OPTIONS
+        if option.key in folders
+    ]
+
+
+def prepare_tracing(functions: list[Function], workdir: Path) -> tuple[dict[str, Path], dict[str, dict[str, int]]]:
+    """Per tracing option: the folder it puts first on the GET function's path, and what each distribution weighs."""
+    measured = next(f for f in functions if api_method(f) == tracing.MEASURED_METHOD)
+    prepared = {
+        option.key: tracing.prepare(option, BUILD_DIR / measured.logical_id, workdir) for option in tracing.OPTIONS
+    }
+    return {key: folder for key, (folder, _) in prepared.items()}, {key: sizes for key, (_, sizes) in prepared.items()}
+
+
+def inject_cold_cpu(subjects: list[Subject], functions: list[Function], milliseconds: float) -> None:
+    """A known regression (`--inject-cold-cpu-ms`): each function's own cold start burns that much CPU first."""
+    names = {function.logical_id for function in functions}
+    for subject in subjects:
+        if subject.name in names or subject.name.removesuffix(ZONED_SUFFIX) in names:
+            subject.env[INJECTED_CPU_VARIABLE] = f"{milliseconds:g}"
+
+
+def measure_imports(
+    functions: list[Function], runtime: Path, overlays: dict[str, Path], runs: int, *, region: str
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Per function: the CPU each package's import takes, handler module and floor's init alternated, `runs` each."""
+    profiles = {}
+    for function in functions:
+        module = function.handler.rpartition(".")[0]
+        task_root = BUILD_DIR / function.logical_id
+        sides = {
+            "function": (
+                module,
+                lambda_env.environment(function, runtime, task_root, region, overlays[function.logical_id]),
+            ),
+            "floor": ("floor_init", lambda_env.environment(function, runtime, None, region)),
+        }
+        samples: dict[str, list[dict[str, int]]] = {side: [] for side in sides}
+        for _ in range(runs):
+            for side, (entry, env) in sides.items():
+                _, times = run_probe("probe_imports.py", [entry], env)
+                samples[side].append(import_profile.by_package(times, entry))
+        profiles[function.logical_id] = {side: import_profile.medians(runs_of) for side, runs_of in samples.items()}
+    return profiles
+
+
 class WarmProbe:
     """A probe_warm.py process that times one repeat each time it is asked (see that script)."""
 
@@ -240,12 +306,18 @@ class WarmProbe:
 
 
 def measure_warm(
-    functions: list[Function], runtime: Path, overlays: dict[str, Path], args: argparse.Namespace
+    functions: list[Function],
+    runtime: Path,
+    overlays: dict[str, Path],
+    args: argparse.Namespace,
+    tracing_folders: Mapping[str, Path] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Per function, three processes at once: the warm floor, the function unsampled, the function sampled.
 
     Their repeats alternate (the order rotating each round), so a busy spell of
     the machine lands on all three; the ratio to the floor is taken per round.
+    The GET function also runs under each tracing option in `tracing_folders`,
+    unsampled and sampled, in the same rotation.
     """
     warm: dict[str, dict[str, Any]] = {}
     for function in functions:
@@ -265,19 +337,27 @@ def measure_warm(
             env["PYTHONPATH"] += os.pathsep + str(PROBES)
             env["_X_AMZN_TRACE_ID"] = header
             probes[trace] = WarmProbe(probe_args, env)
-        print(f"warm: {function.logical_id} and its floor, {args.repeats} alternating repeats", flush=True)
-        ratios: list[float] = []
+            if method != tracing.MEASURED_METHOD:
+                continue
+            for option in tracing.OPTIONS:
+                if option.key in (tracing_folders or {}):
+                    traced_env = tracing.environment(env, (tracing_folders or {})[option.key], function.handler)
+                    probes[f"{option.name} {trace}"] = WarmProbe([option.handler, *probe_args[1:]], traced_env)
+        print(f"warm: {function.logical_id} ({len(probes)} processes), {args.repeats} alternating repeats", flush=True)
+        ratios: dict[str, list[float]] = {name: [] for name in probes if name != "floor"}
         order = list(probes)
         for round_number in range(args.repeats):
             shift = round_number % len(order)
             cpu = {name: probes[name].repeat() for name in order[shift:] + order[:shift]}
-            ratios.append(ratio(cpu["unsampled"], cpu["floor"]))
+            for name, samples in ratios.items():
+                samples.append(ratio(cpu[name], cpu["floor"]))
         warm[function.logical_id] = {name: probe.finish() for name, probe in probes.items()}
-        warm[function.logical_id]["ratio_cpu"] = ratios
+        warm[function.logical_id]["ratio_cpu"] = ratios["unsampled"]
+        warm[function.logical_id]["ratios_cpu"] = ratios
     return warm
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__)
     parser.add_argument("--runs", type=int, default=25, help="cold starts per subject")
     parser.add_argument("--iterations", type=int, default=200, help="warm invocations per repeat")
@@ -289,7 +369,19 @@ def main(argv: list[str] | None = None) -> int:
         "--load-seconds", type=float, default=throughput.SECONDS, help="local API: measured seconds per point"
     )
     parser.add_argument("--no-load", action="store_true", help="skip the local API's throughput")
-    args = parser.parse_args(argv)
+    parser.add_argument("--no-tracing-options", action="store_true", help="measure only the tracing deployed")
+    parser.add_argument("--import-runs", type=int, default=7, help="import profiles per side (the median is kept)")
+    parser.add_argument(
+        "--inject-cold-cpu-ms",
+        type=float,
+        default=0.0,
+        help="prove the budget: each function's cold start first burns this much CPU (a known regression)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_arguments(argv)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the embedded store's access log
 
     template = SamTemplate()
@@ -310,14 +402,21 @@ def main(argv: list[str] | None = None) -> int:
         substituted = {
             name: lambda_env.link_native_overlay(BUILD_DIR / name, overlay) for name, overlay in overlays.items()
         }
+        tracing_folders, tracing_sizes = ({}, {}) if args.no_tracing_options else prepare_tracing(functions, workdir)
+        print(f"imports: {args.import_runs} runs of each function's and its floor's (probe_imports.py)", flush=True)
+        imports = measure_imports(functions, runtime, overlays, args.import_runs, region=args.region)
         store = EmbeddedDynamoDB(template, args.region).start()
         try:
             subjects = cold_subjects(functions, runtime, overlays, store.endpoint_url, workdir, region=args.region)
+            if args.inject_cold_cpu_ms:
+                inject_cold_cpu(subjects, functions, args.inject_cold_cpu_ms)
+            if tracing_folders:
+                subjects += tracing_subjects(functions, subjects, tracing_folders, workdir)
             print(f"cold starts: {args.runs} rounds of {len(subjects)} fresh processes", flush=True)
             cold = measure_cold(subjects, args.runs)
         finally:
             store.stop()
-        warm = measure_warm(functions, runtime, overlays, args)
+        warm = measure_warm(functions, runtime, overlays, args, tracing_folders)
     load: list[throughput.Point] = []
     if not args.no_load:
         print("local API throughput (the floor: its own 404, no function called)", flush=True)
@@ -327,6 +426,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, size in built_sizes.items():
         sizes[name]["sam_build_zip_bytes"] = size["zip_bytes"]
     report = summarise(functions, cold, warm, sizes, args, load=load)
+    report["imports"] = imports
+    if tracing_folders:
+        report["tracing"] = summarise_tracing(functions, cold, warm, tracing_sizes)
     report["native_packages_from_this_machine"] = substituted
     (REPORTS / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
     table = render(report)
@@ -418,12 +520,83 @@ def summarise(
             "warm_iterations": args.iterations,
             "warm_repeats": args.repeats,
             "package": "as sam build left it" if args.no_trim else "trimmed, with bytecode (lambda_package)",
+            "injected_cold_cpu_ms": args.inject_cold_cpu_ms,
         },
         "functions": rows,
         "cold_start": {"ratio": ratios},
         "local_api": [dataclasses.asdict(point) for point in load or []],
         "budget": [{**dataclasses.asdict(limit), "met": limit.met} for limit in limits + throughput_limits(load or [])],
     }
+
+
+def summarise_tracing(
+    functions: list[Function],
+    cold: dict[str, dict[str, list[float]]],
+    warm: dict[str, dict[str, Any]],
+    sizes: dict[str, dict[str, int]],
+) -> list[dict[str, Any]]:
+    """One row per tracing option, the deployed one first: cold and warm CPU, against the floor and against (b)."""
+    function = next(f for f in functions if api_method(f) == tracing.MEASURED_METHOD)
+    name = function.logical_id
+    floor, deployed = cold[f"floor {FLOOR_OPERATION[tracing.MEASURED_METHOD]}"], cold[name]
+    rows = []
+    for option, cold_name, probe in [
+        (None, name, ""),
+        *((o, tracing.subject_name(name, o), o.name + " ") for o in tracing.OPTIONS),
+    ]:
+        if cold_name not in cold:
+            continue
+        unsampled, sampled = warm[name][probe + "unsampled"], warm[name][probe + "sampled"]
+        rows.append(
+            {
+                "option": tracing.DEPLOYED_OPTION if option is None else option.name,
+                "cold_cpu_ms": median(cold[cold_name]["cpu_ms"]),
+                "cold_cpu_ratio": paired_ratio(cold[cold_name]["cpu_ms"], floor["cpu_ms"]),
+                "cold_cpu_over_deployed": paired_ratio(cold[cold_name]["cpu_ms"], deployed["cpu_ms"]),
+                "warm_us": median(unsampled["invocation_us"]["cpu"]),
+                "warm_sampled_us": median(sampled["invocation_us"]["cpu"]),
+                "warm_cpu_ratio": median(warm[name]["ratios_cpu"][probe + "unsampled"]),
+                "warm_sampled_cpu_ratio": median(warm[name]["ratios_cpu"][probe + "sampled"]),
+                "warm_peak_rss_mb": sampled["peak_rss_kb"] / 1024,
+                "added_unzipped_bytes": sum(sizes.get(option.key, {}).values()) if option else 0,
+                "added_distributions": sorted(sizes.get(option.key, {})) if option else [],
+            }
+        )
+    return rows
+
+
+def render_tracing(rows: list[dict[str, Any]]) -> str:
+    header = [
+        "tracing option (GET function)",
+        "cold CPU ms, / floor",
+        "cold CPU / (b)",
+        "warm µs CPU unsampled, sampled",
+        "warm / bare botocore: unsampled, sampled",
+        "peak RSS MB warm",
+        "adds to the package (unzipped KiB)",
+    ]
+    table = [
+        [
+            row["option"],
+            f"{row['cold_cpu_ms']:.0f}, {row['cold_cpu_ratio']:.2f}",
+            row["cold_cpu_over_deployed"],
+            f"{row['warm_us']:.0f}, {row['warm_sampled_us']:.0f}",
+            f"{row['warm_cpu_ratio']:.2f}, {row['warm_sampled_cpu_ratio']:.2f}",
+            f"{row['warm_peak_rss_mb']:.0f}",
+            f"{row['added_unzipped_bytes'] / 1024:.0f}"
+            + (f" ({', '.join(row['added_distributions'])})" if row["added_distributions"] else ""),
+        ]
+        for row in rows
+    ]
+    return markdown_table(header, table)
+
+
+def render_imports(imports: dict[str, dict[str, dict[str, float]]]) -> str:
+    return "\n\n".join(
+        f"Imports of {name}'s cold start and of its floor (own CPU ms of each package, median):\n\n"
+        + import_profile.table(sides["function"], sides["floor"])
+        for name, sides in imports.items()
+    )
 
 
 def _rps(load: list[throughput.Point], cores: int, kind: str, users: int) -> float:
@@ -514,6 +687,13 @@ def render(report: dict[str, Any]) -> str:
     ]
     limits = [Limit(**{k: v for k, v in limit.items() if k != "met"}) for limit in report["budget"]]
     sections = [markdown_table(header, rows)]
+    if report.get("imports"):
+        sections.append(render_imports(report["imports"]))
+    if report.get("tracing"):
+        sections.append("Tracing options (bench/tracing.py):\n\n" + render_tracing(report["tracing"]))
+    if report.get("settings", {}).get("injected_cold_cpu_ms"):
+        injected = report["settings"]["injected_cold_cpu_ms"]
+        sections.append(f"A regression was injected: {injected:g} ms of CPU in each function's cold start.")
     if report.get("local_api"):
         sections.append("Local API, requests/s (p50, p99 ms):\n\n" + render_load(report["local_api"]))
     return "\n\n".join([*sections, budget_table(limits)])

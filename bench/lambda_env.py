@@ -9,11 +9,16 @@ under the virtualenv, with only these two directories added to its path.
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import os
 import platform
+import re
 import sys
+from collections.abc import Collection, Iterable
 from pathlib import Path
+
+from packaging.requirements import Requirement
 
 from localapi.store import LOCAL_CREDENTIALS
 from localapi.template import Function
@@ -36,18 +41,86 @@ def interpreter() -> str:
 
 
 def link_runtime_packages(target: Path) -> Path:
-    """Fills `target` with links to the runtime's packages as installed here (with bytecode)."""
+    """Fills `target` with links to the runtime's packages as installed here (with bytecode and metadata).
+
+    The metadata (`*.dist-info`) is there in Lambda's runtime directory too;
+    OpenTelemetry's instrumentations read it to check what they instrument.
+    """
     target.mkdir(parents=True, exist_ok=True)
+    distributions = importlib.metadata.packages_distributions()
     for name in RUNTIME_PACKAGES:
         spec = importlib.util.find_spec(name)
         if spec is None or spec.origin is None:
             raise RuntimeError(f"{name} is not installed; run `make venv`")
         origin = Path(spec.origin)
-        source = origin.parent if origin.name == "__init__.py" else origin
-        link = target / source.name
-        if not link.exists():
-            link.symlink_to(source)
+        if origin.name == "__init__.py":
+            _link(origin.parent, target)
+        else:  # a one-module distribution (six): its bytecode is in the folder's __pycache__
+            _link(origin, target)
+            (target / "__pycache__").mkdir(exist_ok=True)
+            _link(Path(importlib.util.cache_from_source(str(origin))), target / "__pycache__")
+        for distribution in distributions.get(name, []):
+            _link(_metadata_directory(importlib.metadata.distribution(distribution)), target)
     return target
+
+
+def _link(source: Path, target: Path) -> None:
+    link = target / source.name
+    if not link.exists():
+        link.symlink_to(source)
+
+
+def normalised(name: str) -> str:
+    """A distribution's name as PEP 503 compares them: `Typing_Extensions` and `typing-extensions` are one."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _metadata_directory(distribution: importlib.metadata.Distribution) -> Path:
+    path = getattr(distribution, "_path", None)  # PathDistribution: its *.dist-info folder
+    if not isinstance(path, Path):
+        raise RuntimeError(f"{distribution.metadata['Name']} has no metadata folder")
+    return path
+
+
+def installed_closure(names: Iterable[str], provided: Collection[str]) -> list[importlib.metadata.Distribution]:
+    """The distributions `names` and everything they require (markers evaluated here), but those `provided`."""
+    wanted, seen, found = list(names), set(map(normalised, provided)), []
+    while wanted:
+        name = normalised(wanted.pop())
+        if name in seen:
+            continue
+        seen.add(name)
+        distribution = importlib.metadata.distribution(name)
+        found.append(distribution)
+        for line in distribution.requires or []:
+            requirement = Requirement(line)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                wanted.append(requirement.name)
+    return found
+
+
+def link_distributions(names: Iterable[str], target: Path, provided: Collection[str]) -> dict[str, int]:
+    """Links the distributions `names` and what they require into `target`, as `pip install --target` lays them out.
+
+    Their packages and their metadata, from this virtualenv (this machine's
+    builds of native code). `provided` names distributions the function's
+    package or the runtime has already. Returns each distribution's unzipped bytes.
+    """
+    target.mkdir(parents=True, exist_ok=True)
+    sizes = {}
+    for distribution in installed_closure(names, provided):
+        metadata = _metadata_directory(distribution)
+        files = [Path(str(file)) for file in distribution.files or [] if not str(file).startswith("..")]
+        for top in {file.parts[0] for file in files} - {metadata.name, "__pycache__"}:
+            _link(metadata.parent / top, target)
+        for bytecode in (file for file in files if file.parts[0] == "__pycache__"):  # of a one-module distribution
+            (target / "__pycache__").mkdir(exist_ok=True)
+            _link(metadata.parent / bytecode, target / "__pycache__")
+        _link(metadata, target)
+        sizes[distribution.metadata["Name"]] = sum(
+            file.size or 0 for file in distribution.files or [] if not str(file).startswith("..")
+        )
+    return sizes
 
 
 def foreign_native_packages(package: Path) -> list[str]:

@@ -4,7 +4,7 @@
     probe_cold.py RESULT_FD function HANDLER EVENT_FILE
 
 `floor` is the least any Python function can do: import boto3, create a DynamoDB
-client, make one call. `function` imports the handler named in the template and
+client (`floor_init.py`), make one call. `function` imports the handler named in the template and
 answers one event. Both write their timestamps (`time.perf_counter_ns`, the
 system-wide monotonic clock, so the parent can subtract its own start time) as
 JSON to RESULT_FD. Nothing is imported before the code under test but `sys`,
@@ -15,6 +15,9 @@ import os
 import sys
 import time
 from typing import Any
+
+INJECTED_CPU_VARIABLE = "BENCH_INJECTED_CPU_MS"
+"""Set by `make bench BENCH_ARGS="--inject-cold-cpu-ms N"` only: the function's cold start burns N ms of CPU first."""
 
 
 class LambdaContext:
@@ -42,9 +45,8 @@ def cpu_ns() -> int:
 
 
 def floor(operation: str, table: str) -> dict[str, object]:
-    import boto3
+    from floor_init import client  # type: ignore[import-not-found]  # import boto3, create the client
 
-    client = boto3.client("dynamodb")
     initialised = time.perf_counter_ns()
     response: Any
     if operation == "GetItem":
@@ -62,9 +64,17 @@ def floor(operation: str, table: str) -> dict[str, object]:
     }
 
 
+def burn_cpu(milliseconds: float) -> None:
+    """A regression of a known size, for proving the budget: `milliseconds` of CPU time spent doing nothing useful."""
+    deadline = cpu_ns() + milliseconds * 1e6
+    while cpu_ns() < deadline:
+        pass
+
+
 def function(handler_name: str, event_file: str) -> dict[str, object]:
     import importlib
 
+    burn_cpu(float(os.environ.get(INJECTED_CPU_VARIABLE) or 0))
     module_name, _, attribute = handler_name.rpartition(".")
     handler = getattr(importlib.import_module(module_name), attribute)
     initialised = time.perf_counter_ns()

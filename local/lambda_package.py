@@ -4,10 +4,11 @@
 
 Two things make a `sam build` Python package slower to start than it need be:
 
-- `aws-xray-sdk` (the Powertools Tracer's extra) depends on botocore, so the
-  build bundles botocore, urllib3, dateutil, jmespath and six. They shadow the
-  copies the python3.13 runtime already ships (and boto3 from the runtime then
-  runs on another botocore), and they are most of the package.
+- A dependency may need what the runtime already ships, and the build then
+  bundles its own copy, which shadows the runtime's: Powertools needs jmespath;
+  `aws-xray-sdk` (the Tracer's extra, deployed until issue 20) needed botocore,
+  urllib3, dateutil, jmespath and six, most of the package (and boto3 from the
+  runtime then ran on another botocore).
 - The build holds no bytecode. /var/task is read-only, so Python compiles every
   module of the package again at every cold start. Unchecked-hash `.pyc` files
   are used as they are, whatever the files' timestamps after unzipping.

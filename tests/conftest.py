@@ -28,7 +28,6 @@ os.environ.update(
         "TABLE_NAME": TABLE_NAME,
         "POWERTOOLS_SERVICE_NAME": "greeter",
         "POWERTOOLS_METRICS_NAMESPACE": "BirthdayGreeter",
-        "POWERTOOLS_TRACE_DISABLED": "true",
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)

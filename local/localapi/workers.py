@@ -322,5 +322,5 @@ def _lambda_environment(function: Function, environment: dict[str, str]) -> dict
         "AWS_LAMBDA_FUNCTION_TIMEOUT": str(function.timeout_seconds),
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function.logical_id}",
-        "AWS_SAM_LOCAL": "true",  # what sam local sets; Powertools' Tracer stands down on it
+        "AWS_SAM_LOCAL": "true",  # what sam local sets (only Powertools' Tracer read it; no function has one)
     }

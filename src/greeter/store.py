@@ -4,16 +4,24 @@ The adapter turns botocore's failures into two errors the API maps once:
 `StoreUnavailableError` (transient: throttled, unreachable, timed out; the caller
 may retry) and `StoreMisconfiguredError` (the table or its permissions are wrong;
 retrying will not help). Nothing here is called at import.
+
+A call slower than `SLOW_CALL_SECONDS` is logged with its operation, duration
+and retries: the functions' traces are Lambda's own, which time the whole
+invocation but not the DynamoDB call inside it (docs/deployment.md, "A slow
+DynamoDB call").
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import time
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import botocore.session
+from aws_lambda_powertools import Logger
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
@@ -34,6 +42,13 @@ CLIENT_CONFIG = Config(
     read_timeout=READ_TIMEOUT_SECONDS,
     retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
 )
+
+SLOW_CALL_SECONDS = 0.2
+"""DynamoDB answers a GetItem or PutItem in single-digit milliseconds; a call
+(its retry included) that takes longer than this is logged as a warning."""
+SLOW_CALL_MESSAGE = "slow DynamoDB call"
+
+logger = Logger(child=True)
 
 # botocore's DEBUG lines quote every request's parameters, dates of birth included,
 # and Lambda's ApplicationLogLevel=DEBUG lowers the root logger: keep botocore at INFO.
@@ -99,7 +114,9 @@ class DynamoDBBirthdayStore:
 
     def get(self, key: str) -> Birthday | None:
         try:
-            response = self._client.get_item(
+            response = _timed(
+                "GetItem",
+                self._client.get_item,
                 TableName=self._table_name,
                 Key={self.KEY: {"S": key}},
                 # TIMEZONE is a DynamoDB reserved word: it is named through a placeholder.
@@ -127,7 +144,9 @@ class DynamoDBBirthdayStore:
 
     def put(self, key: str, birthday: Birthday) -> None:
         try:
-            self._client.put_item(
+            _timed(
+                "PutItem",
+                self._client.put_item,
                 TableName=self._table_name,
                 Item={
                     self.KEY: {"S": key},
@@ -138,6 +157,30 @@ class DynamoDBBirthdayStore:
             )
         except (ClientError, BotoCoreError) as error:
             raise _translate(error, "PutItem") from error
+
+
+def _timed[**P, R](operation: str, call: Callable[P, R], /, *args: P.args, **parameters: P.kwargs) -> R:
+    """`call(...)`, logged as a slow call (operation, milliseconds, retries; never a parameter) if it was."""
+    started = time.perf_counter()
+    metadata: Mapping[str, Any] = {}
+    try:
+        response = call(*args, **parameters)
+        metadata = cast("Mapping[str, Any]", response).get("ResponseMetadata", {})
+        return response
+    except ClientError as error:
+        metadata = cast("Mapping[str, Any]", error.response.get("ResponseMetadata", {}))
+        raise
+    finally:
+        elapsed = time.perf_counter() - started
+        if elapsed > SLOW_CALL_SECONDS:
+            logger.warning(
+                SLOW_CALL_MESSAGE,
+                extra={
+                    "operation": operation,
+                    "milliseconds": round(elapsed * 1000),
+                    "retries": metadata.get("RetryAttempts"),
+                },
+            )
 
 
 def _translate(error: ClientError | BotoCoreError, operation: str) -> StoreError:

@@ -6,11 +6,14 @@ ignored), so it also catches what is about to be added.
 
 from __future__ import annotations
 
+import importlib.metadata
 import re
 import subprocess
 import tomllib
+from datetime import date
 from pathlib import Path
 
+import lambda_package
 import pytest
 
 from tests.support.paths import ROOT
@@ -145,6 +148,34 @@ def test_the_end_to_end_suite_runs_the_tested_versions() -> None:
     assert {name: version for name, (version, _) in suite.items()} == {name: tested[name][0] for name in suite}
 
 
+END_OF_SUPPORT = {
+    # https://docs.aws.amazon.com/xray/latest/devguide/xray-daemon-eos.html
+    "aws-xray-sdk": date(2027, 2, 25),
+}
+"""Distributions whose support ends on a known date; the deployed package holds none ending before March 2027."""
+
+
+def test_the_deployed_package_holds_no_library_whose_support_ends_before_march_2027() -> None:
+    deployed = _pins(ROOT / "src" / "requirements.txt")
+    ending = {name: day for name, day in END_OF_SUPPORT.items() if day < date(2027, 3, 1)}
+    assert sorted(set(deployed) & set(ending)) == []
+
+
+def test_every_deployed_distribution_is_pure_python() -> None:
+    """`sam build` fetches a distribution with compiled wheels again by name, without the lock's hashes.
+
+    So none is deployed (wrapt left with aws-xray-sdk). Read from the tested
+    copies in this virtualenv, which are the deployed versions (test above).
+    """
+    compiled = []
+    for name in _pins(ROOT / "src" / "requirements.txt"):
+        wheel = importlib.metadata.distribution(name).read_text("WHEEL") or ""
+        tags = [line.split(":", 1)[1].strip() for line in wheel.splitlines() if line.startswith("Tag:")]
+        if "Root-Is-Purelib: true" not in wheel or not all(tag.endswith("-none-any") for tag in tags):
+            compiled.append(name)
+    assert compiled == []
+
+
 def test_the_dynamodb_stand_in_runs_the_tested_moto() -> None:
     stand_in = _pins(ROOT / "local" / "images" / "dynamodb-moto" / "requirements.txt")
     tested = _pins(ROOT / "requirements" / "dev.txt")
@@ -152,6 +183,19 @@ def test_the_dynamodb_stand_in_runs_the_tested_moto() -> None:
     assert {name: version for name, (version, _) in stand_in.items() if name in tested} == {
         name: tested[name][0] for name in stand_in if name in tested
     }
+
+
+def test_the_lambda_stand_in_ships_what_the_runtime_ships_at_the_tested_versions() -> None:
+    """The functions import botocore from the runtime (lambda_package drops a bundled copy): the stand-in has it too.
+
+    Until the X-Ray SDK left the package, it bundled botocore and hid that the
+    stand-in image had none.
+    """
+    stand_in = _pins(ROOT / "local" / "images" / "lambda-python" / "requirements.txt")
+    tested = _pins(ROOT / "requirements" / "dev.txt")
+    shipped = {name.replace("_", "-") for name in lambda_package.RUNTIME_DISTRIBUTIONS}
+    assert sorted(shipped - set(stand_in)) == []
+    assert {name: stand_in[name][0] for name in shipped} == {name: tested[name][0] for name in shipped}
 
 
 def test_installs_require_hashes() -> None:

@@ -6,19 +6,20 @@ import base64
 import copy
 import io
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
 import pytest
 import time_machine
+from botocore.stub import Stubber
 
+from greeter import store
 from greeter.store import StoreUnavailableError
 from tests.conftest import TABLE_NAME
 from tests.support.events import for_user, load_event, with_body
+from tests.support.fresh_process import run_fresh
+from tests.support.logs import powertools_logs
 from tests.support.paths import ROOT
 
 TODAY = "2024-02-28T23:59:59Z"
@@ -355,23 +356,40 @@ print(json.dumps({"at_import": at_import, **answers}))
 def test_no_dynamodb_call_at_import_and_one_per_request_in_a_fresh_process() -> None:
     """A cold start imports the handlers first: nothing there may reach DynamoDB (no DescribeTable)."""
     events = ROOT / "events"
-    src = ROOT / "src"
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            _IMPORT_THEN_ONE_REQUEST_EACH,
-            str(events / "get_greeting.json"),
-            str(events / "put_birthday.json"),
-        ],
-        env={**os.environ, "PYTHONPATH": str(src)},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
+    result = run_fresh(
+        _IMPORT_THEN_ONE_REQUEST_EACH, str(events / "get_greeting.json"), str(events / "put_birthday.json")
     )
-    assert completed.returncode == 0, completed.stderr
-    result = json.loads(completed.stdout.strip().splitlines()[-1])
     assert result["at_import"] == []
     assert result["get"] == [404, ["GetItem"]]
     assert result["put"] == [204, ["PutItem"]]
+
+
+def test_a_slow_dynamodb_call_is_logged_with_its_operation_duration_and_retries(
+    put_handler: ModuleType, get_handler: ModuleType, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lambda's own traces time the invocation, not the call in it: the store names a slow call itself.
+
+    The line carries the Lambda request id (and, in Lambda, the X-Ray trace id)
+    like every Powertools line, so an operator goes from it to the trace.
+    """
+    monkeypatch.setattr(store, "SLOW_CALL_SECONDS", -1.0)  # every call is slower than that
+    with powertools_logs() as logs:
+        assert call(put_handler, load_event("put_birthday.json"), lambda_context)[0] == 204
+        assert call(get_handler, load_event("get_greeting.json"), lambda_context)[0] == 200
+        with Stubber(get_handler.store._client) as stubber:
+            stubber.add_client_error("get_item", service_error_code="ResourceNotFoundException", http_status_code=400)
+            assert call(get_handler, load_event("get_greeting.json"), lambda_context)[0] == 500
+    slow = [record for record in logs.records() if record["message"] == store.SLOW_CALL_MESSAGE]
+    assert [(r["level"], r["operation"], r.get("retries")) for r in slow] == [  # no metadata: no retries key
+        ("WARNING", "PutItem", 0),
+        ("WARNING", "GetItem", 0),
+        ("WARNING", "GetItem", None),
+    ]
+    assert all(isinstance(r["milliseconds"], int) and r["milliseconds"] >= 0 for r in slow)
+    assert {r["function_request_id"] for r in slow} == {lambda_context.aws_request_id}
+    assert "1990" not in json.dumps(slow)  # the sample's year of birth: no parameter is logged
+
+    monkeypatch.setattr(store, "SLOW_CALL_SECONDS", float("inf"))
+    with powertools_logs() as logs:
+        assert call(get_handler, load_event("get_greeting.json"), lambda_context)[0] == 200
+    assert [record for record in logs.records() if record["message"] == store.SLOW_CALL_MESSAGE] == []

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from greeter import service, transport
+from greeter.handlers import init_done
 from greeter.store import DynamoDBBirthdayStore
 
 logger = Logger()
-tracer = Tracer(patch_modules=["botocore"])  # the store's calls; patching all X-Ray knows costs cold start
 metrics = Metrics()
 app = transport.make_resolver()
 store = DynamoDBBirthdayStore.from_environment()
@@ -30,7 +30,9 @@ def get_greeting(**_raw_path: str) -> dict[str, str]:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+init_done()  # the last line of the init phase (greeter/handlers/__init__.py)

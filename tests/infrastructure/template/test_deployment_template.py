@@ -19,6 +19,7 @@ import pytest
 from botocore import xform_name
 from cfnlint.api import lint_all
 
+from greeter import store
 from tests.support.paths import ROOT
 from tests.support.sam import LOG_DELIVERY_ACTIONS, sam_template, state_machine_definition, translate
 
@@ -528,13 +529,24 @@ def test_powertools_is_configured_from_the_template() -> None:
 def test_the_dashboard_shows_api_functions_table_and_smoke_tests() -> None:
     body = resources()["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"][0]
     document = json.loads(re.sub(r"\$\{[^}]+\}", "1", body))
-    rows = [row for widget in document["widgets"] for row in widget["properties"]["metrics"]]
+    rows = [row for widget in document["widgets"] for row in widget["properties"].get("metrics", [])]
     metrics = {row[1] for row in rows if isinstance(row[1], str)}
     assert {"Count", "4xx", "5xx", "Latency", "Errors", "Throttles", "Duration"} <= metrics
     assert {"ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits", "ReadThrottleEvents", "SystemErrors"} <= metrics
+    assert "SuccessfulRequestLatency" in metrics
     assert "ExecutionsFailed" in metrics
     stats = {row[-1].get("stat") for row in rows if isinstance(row[-1], dict)}
-    assert {"p50", "p99"} <= stats
+    assert {"p50", "p99", "Average", "Maximum"} <= stats
+
+
+def test_the_dashboard_lists_the_slow_dynamodb_calls_the_functions_log() -> None:
+    """No tracing library records the DynamoDB call: the store's own warning is what finds a slow one."""
+    body = resources()["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"][0]
+    assert "SOURCE '${GetGreetingLogGroup}' | SOURCE '${PutBirthdayLogGroup}'" in body
+    document = json.loads(re.sub(r"\$\{[^}]+\}", "1", body))
+    (query,) = [w["properties"]["query"] for w in document["widgets"] if w["type"] == "log"]
+    assert f"filter message = '{store.SLOW_CALL_MESSAGE}'" in query
+    assert {"operation", "milliseconds", "retries", "xray_trace_id"} <= set(re.split(r"[ ,|]+", query))
 
 
 def test_no_log_group_skips_checkov_by_claiming_it_holds_no_date_of_birth_while_it_receives_execution_data() -> None:

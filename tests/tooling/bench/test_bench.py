@@ -4,22 +4,29 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import platform
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import lambda_package
 import pytest
 
-from bench import lambda_env
+from bench import __main__ as bench_main
+from bench import import_profile, lambda_env, probe_cold, tracing
 from bench.__main__ import (
     THROUGHPUT_COST_LIMIT,
     ZONED_SUFFIX,
     api_method,
     benchmarked_functions,
     cold_subjects,
+    inject_cold_cpu,
     package_size,
     render,
     throughput_limits,
+    tracing_subjects,
 )
 from bench.stats import Limit, budget_table, format_number, markdown_table, median, paired_ratio, ratio
 from bench.throughput import Point
@@ -204,3 +211,179 @@ def test_the_package_size_names_what_tzdata_costs(tmp_path: Path) -> None:
     assert 0 < size["tzdata_zip_bytes"] < size["zip_bytes"]
     (tmp_path / "tzdata" / "zoneinfo" / "UTC").unlink()
     assert package_size(tmp_path)["tzdata_zip_bytes"] == 0
+
+
+def test_the_import_profile_sums_own_times_per_package_and_keeps_the_init_modules_body_apart() -> None:
+    times = {
+        "_io": 100,
+        "botocore.compat": 300,
+        "botocore": 200,
+        "aws_lambda_powertools.event_handler.api_gateway": 1500,
+        "greeter.handlers.get_greeting": 4000,
+        "greeter.store": 50,
+    }
+    assert import_profile.by_package(times, "greeter.handlers.get_greeting") == {
+        "_io": 100,
+        "botocore": 500,
+        "aws_lambda_powertools": 1500,
+        "greeter.handlers.get_greeting (its body)": 4000,
+        "greeter": 50,
+    }
+
+
+def test_the_import_probe_times_each_module_without_the_imports_it_made(tmp_path: Path) -> None:
+    """CPU is spent by the parent module, then by its child: each keeps its own, the child's never counts twice."""
+    burn = (
+        "import time\nend = time.process_time_ns() + {ms} * 1_000_000\nwhile time.process_time_ns() < end:\n    pass\n"
+    )
+    (tmp_path / "probe_child.py").write_text(burn.format(ms=20))
+    (tmp_path / "probe_parent.py").write_text(burn.format(ms=10) + "import probe_child\n")
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import probe_imports, json; print(json.dumps(probe_imports.timed_imports('probe_parent')))",
+        ],
+        env={**os.environ, "PYTHONPATH": f"{tmp_path}:{bench_main.PROBES}"},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    own = json.loads(completed.stdout)
+    assert 20e6 <= own["probe_child"] < 40e6
+    assert 10e6 <= own["probe_parent"] < 20e6  # 10 ms of its own, not the child's 20
+
+
+def test_the_import_profile_takes_medians_and_counts_a_missing_package_as_nothing() -> None:
+    medians = import_profile.medians([{"a": 1e6, "b": 3e6}, {"a": 3e6}, {"a": 2e6, "b": 5e6}])
+    assert medians == {"a": 2.0, "b": 3.0}
+
+
+def test_the_import_table_sums_the_small_packages_and_totals_both_sides() -> None:
+    text = import_profile.table({"greeter": 10.0, "tiny": 0.5, "asyncio": 3.0}, {"boto3": 6.0, "tiny": 1.0})
+    lines = text.splitlines()
+    assert lines[2:] == [
+        "| greeter | 10.0 | 0 | +10.0 |",
+        "| asyncio | 3.00 | 0 | +3.0 |",
+        "| boto3 | 0 | 6.00 | -6.0 |",
+        "| other packages, each < 2 ms | 0.500 | 1.00 | -0.5 |",
+        "| total | 13.5 | 7.00 | +6.5 |",
+    ]
+
+
+def _installed(site: Path, name: str, version: str, files: dict[str, str], requires: tuple[str, ...] = ()) -> None:
+    """A distribution as pip installs it: its files, then a dist-info with METADATA and RECORD."""
+    for relative, text in files.items():
+        (site / relative).parent.mkdir(parents=True, exist_ok=True)
+        (site / relative).write_text(text)
+    dist_info = site / f"{name.replace('-', '_')}-{version}.dist-info"
+    dist_info.mkdir()
+    metadata = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+    (dist_info / "METADATA").write_text("\n".join(metadata + [f"Requires-Dist: {r}" for r in requires]) + "\n")
+    record = [f"{relative},,{len(text)}" for relative, text in files.items()]
+    record += [f"{dist_info.name}/RECORD,,", "../../bin/tool,,100"]
+    (dist_info / "RECORD").write_text("\n".join(record) + "\n")
+
+
+def test_an_option_links_its_distributions_and_what_they_need_but_what_the_package_has(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "site"
+    _installed(
+        site,
+        "tracer-lib",
+        "1.0",
+        {"tracer_lib/__init__.py": "x = 1\n"},
+        ("wrapper-lib", "shipped-lib", "old-lib; python_version < '3'"),
+    )
+    _installed(
+        site, "wrapper-lib", "2.0", {"wrapper_lib/__init__.py": "", "one.py": "", "__pycache__/one.cpython-313.pyc": ""}
+    )
+    _installed(site, "shipped-lib", "3.0", {"shipped_lib/__init__.py": ""})
+    monkeypatch.syspath_prepend(str(site))
+
+    target = tmp_path / "option"
+    sizes = lambda_env.link_distributions(["tracer-lib"], target, provided=["Shipped_Lib"])
+
+    assert sorted(sizes) == ["tracer-lib", "wrapper-lib"]
+    assert sizes["tracer-lib"] == len("x = 1\n")
+    linked = sorted(str(path.relative_to(target)) for path in target.rglob("*") if path.is_symlink())
+    assert linked == [
+        "__pycache__/one.cpython-313.pyc",
+        "one.py",
+        "tracer_lib",
+        "tracer_lib-1.0.dist-info",
+        "wrapper_lib",
+        "wrapper_lib-2.0.dist-info",
+    ]
+
+
+def test_the_runtime_links_its_packages_with_their_metadata_and_a_one_module_package_with_its_bytecode(
+    tmp_path: Path,
+) -> None:
+    runtime = lambda_env.link_runtime_packages(tmp_path)
+    assert (runtime / "botocore").is_symlink()
+    assert list(runtime.glob("botocore-*.dist-info"))
+    assert (runtime / "six.py").is_symlink()
+    assert (runtime / "__pycache__" / Path(importlib.util.cache_from_source("six.py")).name).exists()
+
+
+def test_the_tracing_options_run_the_get_function_cold_under_a_wrapper_that_names_its_handler(tmp_path: Path) -> None:
+    functions = benchmarked_functions(SamTemplate())
+    overlays = {function.logical_id: tmp_path / function.logical_id for function in functions}
+    subjects = cold_subjects(functions, tmp_path, overlays, "http://127.0.0.1:1", tmp_path, region="eu-west-1")
+    folders = {option.key: tmp_path / option.key for option in tracing.OPTIONS}
+    traced = tracing_subjects(functions, subjects, folders, tmp_path)
+    deployed = next(subject for subject in subjects if subject.name == "GetGreetingFunction")
+    assert [subject.name for subject in traced] == [
+        "GetGreetingFunction (a) Powertools Tracer on aws-xray-sdk",
+        "GetGreetingFunction (c) OpenTelemetry SDK in the function",
+    ]
+    for subject, option in zip(traced, tracing.OPTIONS, strict=True):
+        assert subject.argv[:2] == ["function", option.handler]
+        assert subject.env["PYTHONPATH"] == f"{folders[option.key]}:{deployed.env['PYTHONPATH']}"
+        assert subject.env[tracing.TRACED_HANDLER_VARIABLE] == "greeter.handlers.get_greeting.lambda_handler"
+        assert (Path(bench_main.PROBES) / (option.handler.split(".")[0] + ".py")).is_file()
+
+
+def test_an_injected_regression_burns_cpu_in_each_function_and_not_in_the_floors(tmp_path: Path) -> None:
+    functions = benchmarked_functions(SamTemplate())
+    overlays = {function.logical_id: tmp_path / function.logical_id for function in functions}
+    subjects = cold_subjects(functions, tmp_path, overlays, "http://127.0.0.1:1", tmp_path, region="eu-west-1")
+    inject_cold_cpu(subjects, functions, 25.0)
+    burning = sorted(subject.name for subject in subjects if subject.env.get(probe_cold.INJECTED_CPU_VARIABLE) == "25")
+    assert burning == ["GetGreetingFunction", "PutBirthdayFunction", "PutBirthdayFunction" + ZONED_SUFFIX]
+    before = time.process_time_ns()
+    probe_cold.burn_cpu(5)
+    assert time.process_time_ns() - before >= 5_000_000
+
+
+def test_render_shows_the_import_profile_the_tracing_options_and_an_injected_regression() -> None:
+    row = {
+        "option": tracing.DEPLOYED_OPTION,
+        "cold_cpu_ms": 250.0,
+        "cold_cpu_ratio": 1.04,
+        "cold_cpu_over_deployed": 1.0,
+        "warm_us": 500.0,
+        "warm_sampled_us": 510.0,
+        "warm_cpu_ratio": 1.4,
+        "warm_sampled_cpu_ratio": 1.42,
+        "warm_peak_rss_mb": 47.0,
+        "added_unzipped_bytes": 0,
+        "added_distributions": [],
+    }
+    traced = {**row, "option": "(a) x", "added_unzipped_bytes": 2048, "added_distributions": ["aws-xray-sdk", "wrapt"]}
+    report = {
+        "functions": {},
+        "budget": [],
+        "imports": {"GetGreetingFunction": {"function": {"greeter": 5.0}, "floor": {"boto3": 6.0}}},
+        "tracing": [row, traced],
+        "settings": {"injected_cold_cpu_ms": 25.0},
+    }
+    text = render(report)
+    assert "Imports of GetGreetingFunction's cold start" in text
+    assert "| greeter | 5.00 | 0 | +5.0 |" in text
+    assert f"| {tracing.DEPLOYED_OPTION} | 250, 1.04 | 1.00 | 500, 510 | 1.40, 1.42 | 47 | 0 |" in text
+    assert "| (a) x | 250, 1.04 | 1.00 | 500, 510 | 1.40, 1.42 | 47 | 2 (aws-xray-sdk, wrapt) |" in text
+    assert "A regression was injected: 25 ms of CPU in each function's cold start." in text
