@@ -158,8 +158,10 @@ checkov: $(CHECKOV_STAMP) ## checkov on template.yaml, pipeline.yaml and loadtes
 
 # The end-to-end suite's venv is made here, not by a test: tests never download (tests/tooling/e2e runs it).
 .PHONY: pytest
-pytest: $(STAMP) $(LOCAL_ON_PATH) $(E2E_STAMP) ## The test suite alone; PYTEST_ARGS=tests/<folder> for one folder (tests/README.md)
-	$(BIN)/pytest $(PYTEST_ARGS)
+# One pytest worker per core (pytest-xdist); a file's tests stay on one worker, with its fixtures.
+PYTEST_WORKERS ?= auto
+pytest: $(STAMP) $(LOCAL_ON_PATH) $(E2E_STAMP) ## The test suite alone; PYTEST_ARGS=tests/<folder> for one folder (tests/README.md), PYTEST_WORKERS=1 for one process
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # The end-to-end suite, black box over HTTP, against HOST (a URL; otherwise make run's
 # http://$(HOST):$(PORT)) or STACK's ApiUrl. It runs in its own venv with only the repository

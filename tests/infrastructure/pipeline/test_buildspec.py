@@ -124,7 +124,8 @@ def test_make_hands_pytest_args_to_pytest() -> None:
         text=True,
         check=True,
     )
-    assert re.search(r"/pytest --junitxml=reports/junit\.xml$", dry_run.stdout, re.MULTILINE)
+    # One worker per core, a file's tests on one worker (pytest-xdist), then what the build asks for.
+    assert re.search(r"/pytest -n auto --dist loadfile --junitxml=reports/junit\.xml$", dry_run.stdout, re.MULTILINE)
 
 
 def test_the_build_runs_the_preflight_for_both_environments_before_anything_is_built(buildspec: dict[str, Any]) -> None:
