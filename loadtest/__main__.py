@@ -23,6 +23,7 @@ import argparse
 import itertools
 import math
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -118,8 +119,20 @@ def _address(text: str) -> tuple[str, int]:
     return host or "0.0.0.0", int(port)  # noqa: S104 - a master for workers on other machines listens for them
 
 
+MASTER_PORTS = range(20000, 32768)
+"""Below Linux's ephemeral range (32768 and up): a port the kernel hands to `PORT=0` servers and outgoing
+connections may be taken between picking it and the master binding it; one from here rarely is."""
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A port nothing listens on now, for the master of forked workers (they only talk over loopback)."""
+    for port in random.sample(MASTER_PORTS, 50):
+        with socket.socket() as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as probe:
         probe.bind((host, 0))
         return int(probe.getsockname()[1])
@@ -329,6 +342,10 @@ def token_problem(path: Path | None, users: int, workers: int = 1) -> str | None
     )
 
 
+MASTER_WAIT_VARIABLE = "LOADTEST_MASTER_WAIT"
+"""How long a worker's locust waits for the master's answer (locustfile.py): what --master-wait says."""
+
+
 def reachable_master(host: str, port: int, wait_s: float) -> bool:
     """Whether the master's port accepts a connection within `wait_s` (it may still be starting)."""
     deadline = time.monotonic() + wait_s
@@ -359,7 +376,8 @@ def worker(args: argparse.Namespace) -> int:
         *(["--tokens", str(tokens)] if tokens else []),
     ]
     print(f"worker: {args.processes} process(es) for the master at {host}:{port}", flush=True)
-    return subprocess.run(command, cwd=ROOT, env=_locust_env(), check=False).returncode
+    env = {**_locust_env(), MASTER_WAIT_VARIABLE: f"{args.master_wait:g}"}
+    return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
 
 
 def _locust_env() -> dict[str, str]:

@@ -33,13 +33,14 @@ from __future__ import annotations
 import csv
 import itertools
 import logging
+import os
 import random
 import time
 from datetime import UTC, date, datetime
 from typing import IO, Any
 
 import gevent
-from locust import FastHttpUser, events, task
+from locust import FastHttpUser, events, runners, task
 from locust.env import Environment
 from locust.exception import StopUser
 from locust.runners import STATE_MISSING, MasterRunner, WorkerRunner
@@ -57,6 +58,13 @@ from loadtest.workload import (
     read_tokens,
     staggered,
     tokens_digest,
+)
+
+# A worker whose --master answers TCP but never as a locust master (a mistyped port, another server)
+# would retry for locust's own 60 x 5 s; a worker gives up after --master-wait instead (locust has
+# no setting for it, only these module constants, read when the worker connects).
+runners.CONNECT_RETRY_COUNT = max(
+    1, round(float(os.environ.get("LOADTEST_MASTER_WAIT", "60")) / runners.CONNECT_TIMEOUT)
 )
 
 ROUTE = "/hello/[username]"

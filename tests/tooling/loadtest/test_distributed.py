@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import socket
 import statistics
 import threading
 import time
@@ -166,6 +167,17 @@ def test_a_worker_without_a_master_gives_up(tmp_path: Path) -> None:
     done = run_loadtest("worker", "--master", f"127.0.0.1:{port}", "--master-wait", "2")
     assert done.returncode == EXIT_NOT_RUN
     assert f"error: no master answers at 127.0.0.1:{port} after 2 s" in done.stderr
+
+
+def test_a_worker_whose_master_port_is_not_a_master_gives_up_after_the_master_wait() -> None:
+    """A mistyped port that another server holds answers TCP but never locust's hello: not a 5-minute wait."""
+    with socket.create_server(("127.0.0.1", 0)) as not_a_master:
+        port = not_a_master.getsockname()[1]
+        started = time.monotonic()
+        done = run_loadtest("worker", "--master", f"127.0.0.1:{port}", "--master-wait", "5")
+    assert done.returncode != 0
+    assert "Failed to connect to the Locust master" in done.stdout + done.stderr
+    assert time.monotonic() - started < 120  # locust's own retries alone would take 300 s
 
 
 class _SlowAnswers(BaseHTTPRequestHandler):
