@@ -22,10 +22,10 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from tests.support.faulty_api import FAULTS, faulty_api
 from tests.support.local_api import LocalApiProcess
+from tests.support.moto_server import moto_endpoint
 from tests.support.paths import ROOT
 from tests.support.sam_local import SamLocalProcess, engine_and_images
 
@@ -169,11 +169,8 @@ def test_the_suite_fails_against_an_api_with_one_defect_and_names_it(
 @pytest.fixture
 def cloudformation() -> Iterator[str]:
     """moto's CloudFormation over HTTP, where `make e2e STACK=` finds its stack."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with moto_endpoint() as endpoint:
+        yield endpoint
 
 
 def a_stack(endpoint: str, name: str, api_url: str, cors_origins: str) -> None:

@@ -18,7 +18,6 @@ from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from loadtest import report, s3
 from loadtest.__main__ import free_port
@@ -26,6 +25,7 @@ from loadtest.fleet import Load, master_command, worker_command
 from loadtest.image import CONTAINER_USER, local_image
 from samlocal.images import LABEL
 from tests.support.local_api import LocalApiProcess
+from tests.support.moto_server import moto_endpoint
 from tests.support.sam_local import on_docker
 from tests.tooling.loadtest.test_distributed import assert_every_workers_requests_counted
 
@@ -42,15 +42,11 @@ def image() -> tuple[Any, str]:
 @pytest.fixture
 def reports_bucket() -> Iterator[str]:
     """moto's S3 on a free loopback port, with the fleet's reports bucket."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    boto3.client("s3", endpoint_url=endpoint).create_bucket(
-        Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
-    )
-    yield endpoint
-    server.stop()
+    with moto_endpoint() as endpoint:
+        boto3.client("s3", endpoint_url=endpoint).create_bucket(
+            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
+        yield endpoint
 
 
 def test_the_image_runs_as_the_fleets_user_on_a_read_only_root(image: tuple[Any, str]) -> None:

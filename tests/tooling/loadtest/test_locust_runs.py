@@ -18,10 +18,10 @@ from typing import ClassVar
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from loadtest import report
 from tests.support.local_api import LocalApiProcess
+from tests.support.moto_server import moto_endpoint
 from tests.support.paths import ROOT
 from tests.support.stub_http import serving
 
@@ -69,11 +69,8 @@ def test_a_short_run_has_requests_and_no_failures(local_api: LocalApiProcess, tm
 @pytest.fixture
 def cloudformation_endpoint() -> Iterator[str]:
     """moto's CloudFormation over HTTP, so the check's own process can describe a stack."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with moto_endpoint() as endpoint:
+        yield endpoint
 
 
 def test_check_deployment_reads_the_stack_url_and_passes_at_a_constant_rate(
