@@ -252,3 +252,11 @@ def test_without_credentials_every_problem_is_one_line_and_none_is_hidden(tmp_pa
     assert "Traceback" not in done.stderr, done.stderr
     assert "AlarmEmail" in done.stderr, done.stderr
     assert "cannot read the account's Lambda concurrency" in done.stderr, done.stderr
+
+
+def test_what_the_stack_reserves_already_is_not_counted_twice() -> None:
+    """A stack that reserves 3 x 100 of a 400 quota leaves 100 unreserved; deploying it again with the same 100 is no
+    new reservation, and must pass; asking 101 a function is 3 more than the account has."""
+    account = Concurrency(limit=400, unreserved=100)
+    assert concurrency_problems("staging", settings(ReservedConcurrency="100"), account, reserved_now=300) == []
+    assert concurrency_problems("staging", settings(ReservedConcurrency="101"), account, reserved_now=300) != []
