@@ -26,7 +26,7 @@ help: ## List the targets by group (in colour on a terminal only)
 	@if [ -t 1 ]; then on=$$'\033[36m'; bold=$$'\033[1m'; off=$$'\033[0m'; else on=; bold=; off=; fi; \
 	awk -v on="$$on" -v bold="$$bold" -v off="$$off" 'BEGIN {FS = ":.*## "} \
 	  /^##@ / {printf "\n%s%s%s\n", bold, substr($$0, 5), off} \
-	  /^[a-zA-Z_-]+:.*## / {printf "  %s%-20s%s %s\n", on, $$1, off, $$2}' $(MAKEFILE_LIST)
+	  /^[a-zA-Z0-9_-]+:.*## / {printf "  %s%-20s%s %s\n", on, $$1, off, $$2}' $(MAKEFILE_LIST)
 
 ##@ Set up (make run and make test do this themselves)
 

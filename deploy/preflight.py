@@ -118,11 +118,16 @@ def check(environment: str, *, offline: bool = False, session: Any = None) -> li
     found = stack_name_problems(settings) + alarm_problems(environment, settings)
     if not offline:
         import boto3  # noqa: PLC0415 - only the online checks need it
+        from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
 
-        session = session or boto3.session.Session()
-        lambda_client = session.client("lambda")
-        reserved_now = reserved_by_stack(settings.stack_name, session.client("cloudformation"), lambda_client)
-        found += concurrency_problems(environment, settings, account_concurrency(lambda_client), reserved_now)
+        try:
+            session = session or boto3.session.Session()
+            lambda_client = session.client("lambda")
+            reserved_now = reserved_by_stack(settings.stack_name, session.client("cloudformation"), lambda_client)
+            account = account_concurrency(lambda_client)
+        except (BotoCoreError, ClientError) as error:  # no credentials, no region, a call refused: say so, in one line
+            return [*found, f"cannot read the account's Lambda concurrency with these AWS credentials: {error}"]
+        found += concurrency_problems(environment, settings, account, reserved_now)
     return found
 
 

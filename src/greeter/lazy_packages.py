@@ -15,7 +15,8 @@ function uses one resolver and one event class.
 - one of its modules (`from package import module`): that module, imported;
 - anything else: the real `__init__` runs once, in the package's own namespace,
   and the name is looked up there, so the package is then as if imported the
-  usual way (`__all__`, names the `__init__` defines itself, star imports).
+  usual way (`__all__`, names the `__init__` defines itself, star imports, and
+  the names its own module `__getattr__` gives, if it has one).
 
 A package imported already is left as it is.
 """
@@ -80,6 +81,9 @@ def defer_package_init(name: str) -> bool:
             spec.loader.exec_module(package)  # type: ignore[union-attr]  # checked above
             if attribute in package.__dict__:
                 return package.__dict__[attribute]
+            lazy = package.__dict__.get("__getattr__")
+            if lazy is not attribute_of_package and callable(lazy):
+                return lazy(attribute)  # an `__init__` with lazy names of its own (PEP 562) has replaced this one
         raise AttributeError(f"module {name!r} has no attribute {attribute!r}")
 
     package.__dict__["__getattr__"] = attribute_of_package

@@ -52,8 +52,14 @@ IMPOSSIBLE_DATE = "2001-02-29"
 TARGETS = ("api-gateway", "local-api", "sam-local")
 TIMEOUT_SECONDS = 60
 """A bound for a hung request only: a cold start in a container takes seconds, not a minute."""
+CONNECT_TIMEOUT_SECONDS = 10
+"""A bound for a connection nobody accepts (a wrong host, a firewall that drops)."""
 CLOCK_SKEW = timedelta(seconds=60)
 """How far the suite's clock and the API's may disagree; "today" is any date within it of the request."""
+
+
+class UnreachableError(AssertionError):
+    """The target did not answer at all: this case fails, and the run stops there (pytest_runtest_makereport)."""
 
 
 class ConfigurationError(Exception):
@@ -92,9 +98,13 @@ def _flag(value: str) -> bool:
 def _stack(name: str, region: str) -> tuple[dict[str, str], dict[str, str]]:
     """The stack's outputs and parameters, read with the caller's AWS credentials."""
     import boto3  # only a stack target needs it
+    from botocore.exceptions import BotoCoreError, ClientError
 
-    client = boto3.client("cloudformation", region_name=region or None)
-    stack = client.describe_stacks(StackName=name)["Stacks"][0]
+    try:
+        client = boto3.client("cloudformation", region_name=region or None)
+        stack = client.describe_stacks(StackName=name)["Stacks"][0]
+    except (BotoCoreError, ClientError) as error:
+        raise ConfigurationError(f"cannot read stack {name}: {error}") from None
     outputs = {item["OutputKey"]: item["OutputValue"] for item in stack.get("Outputs", [])}
     parameters = {item["ParameterKey"]: item.get("ParameterValue", "") for item in stack.get("Parameters", [])}
     return outputs, parameters
@@ -166,6 +176,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason="READ_ONLY=1: this case stores a record"))
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Every later case would wait for the same silence and fail the same way: one failure, then the run ends."""
+    report = yield
+    if call.excinfo is not None and call.excinfo.errisinstance(UnreachableError):
+        item.session.shouldstop = f"stopped: {call.excinfo.value}"
+    return report
+
+
 @pytest.fixture(scope="session")
 def target(pytestconfig: pytest.Config) -> Target:
     return pytestconfig.stash[TARGET_KEY]
@@ -213,9 +232,17 @@ class Api:
         sent = dict(headers or {})
         if content_type is not None and data is not None:
             sent["Content-Type"] = content_type
-        response = self.session.request(
-            method, self.base_url + path, data=data, headers=sent, timeout=TIMEOUT_SECONDS, allow_redirects=False
-        )
+        try:
+            response = self.session.request(
+                method,
+                self.base_url + path,
+                data=data,
+                headers=sent,
+                timeout=(CONNECT_TIMEOUT_SECONDS, TIMEOUT_SECONDS),
+                allow_redirects=False,
+            )
+        except (requests.ConnectionError, requests.Timeout) as error:
+            raise UnreachableError(f"{method} {self.base_url}{path}: the target does not answer: {error}") from None
         return Answer(
             method, path, response.status_code, {k.lower(): v for k, v in response.headers.items()}, response.content
         )

@@ -10,7 +10,9 @@ reservation may not leave less than 100 unreserved).
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -224,3 +226,37 @@ def test_make_deploy_checks_first_and_verifies_the_stack_over_http_after() -> No
 
     assert line_of("deploy.preflight --environment dev") < line_of("sam deploy --config-env default")
     assert line_of("sam deploy --config-env default") < line_of("E2E_STACK='birthday-greeter-dev'")
+
+
+def test_without_credentials_every_problem_is_one_line_and_none_is_hidden(tmp_path: Any) -> None:
+    """No region and no credentials: the offline findings still print, and the AWS error is a line, not a traceback."""
+    nowhere = str(tmp_path / "none")
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src"), str(ROOT / "local")]),
+        "AWS_CONFIG_FILE": nowhere,
+        "AWS_SHARED_CREDENTIALS_FILE": nowhere,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "deploy.preflight", "--environment", "staging"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    assert "AlarmEmail" in done.stderr, done.stderr
+    assert "cannot read the account's Lambda concurrency" in done.stderr, done.stderr
+
+
+def test_what_the_stack_reserves_already_is_not_counted_twice() -> None:
+    """A stack that reserves 3 x 100 of a 400 quota leaves 100 unreserved; deploying it again with the same 100 is no
+    new reservation, and must pass; asking 101 a function is 3 more than the account has."""
+    account = Concurrency(limit=400, unreserved=100)
+    assert concurrency_problems("staging", settings(ReservedConcurrency="100"), account, reserved_now=300) == []
+    assert concurrency_problems("staging", settings(ReservedConcurrency="101"), account, reserved_now=300) != []

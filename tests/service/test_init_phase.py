@@ -81,6 +81,24 @@ def test_a_name_only_the_init_gives_runs_it_once_and_then_all_names_are_there(pa
     assert module.Heavy is sys.modules[f"{package}.heavy"].Heavy  # type: ignore[attr-defined]
 
 
+def test_names_the_inits_own_module_getattr_gives_resolve_the_first_time_too(package: str) -> None:
+    """Powertools already loads some names lazily through a module `__getattr__` (PEP 562, its parser package):
+    once the real `__init__` has run and put its own `__getattr__` in place, the first name asked is its too."""
+    folder = next(Path(entry) / package for entry in sys.path if (Path(entry) / package / "__init__.py").exists())
+    (folder / "__init__.py").write_text(
+        "def __getattr__(name):\n"
+        "    if name == 'LazyHeavy':\n"
+        f"        from {package}.heavy import Heavy\n"
+        "        return Heavy\n"
+        "    raise AttributeError(name)\n"
+    )
+    defer_package_init(package)
+    module = sys.modules[package]
+    assert module.LazyHeavy is sys.modules[f"{package}.heavy"].Heavy  # type: ignore[attr-defined]
+    with pytest.raises(AttributeError):
+        _ = module.no_such_name  # type: ignore[attr-defined]
+
+
 def test_an_unknown_name_is_an_attribute_error_after_the_init_ran(package: str) -> None:
     defer_package_init(package)
     with pytest.raises(AttributeError, match="no_such_name"):

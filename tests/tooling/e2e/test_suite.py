@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import socket
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -220,7 +221,7 @@ def test_the_suite_passes_against_sam_local_with_each_deviation_named(tmp_path: 
 def test_the_suite_imports_nothing_of_the_service_or_the_tooling() -> None:
     """It knows the API from SPEC.md: its imports are the standard library, its venv's packages, itself and the
     oracle; and in its venv, with `make e2e`'s path, the service and the local tools cannot even be imported."""
-    allowed = {"pytest", "requests", "boto3", "tests", "loadtest"}
+    allowed = {"pytest", "requests", "boto3", "botocore", "tests", "loadtest"}
     for module in SUITE.glob("*.py"):
         for node in ast.walk(ast.parse(module.read_text())):
             names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
@@ -270,3 +271,27 @@ def test_make_e2e_hands_the_suite_its_target(make_args: list[str], expected: lis
         assert text in shown, (make_args, shown)
     assert "-c tests/e2e/pytest.ini" in shown
     assert "PYTHONPATH=" in shown
+
+
+def a_closed_port() -> int:
+    """A port nothing listens on: bound to find a free one, then closed."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_target_that_does_not_answer_fails_once_and_stops_the_run(tmp_path: Path) -> None:
+    """A wrong HOST: one failed case that says the target does not answer, not one failure (and one wait) per case."""
+    run = run_e2e(tmp_path, f"HOST=http://127.0.0.1:{a_closed_port()}")
+    assert run.returncode != 0, run.output[-3000:]
+    assert list(run.outcomes.values()).count("failed") == 1, run.output[-3000:]
+    assert "the target does not answer" in run.output, run.output[-3000:]
+
+
+def test_a_stack_that_cannot_be_read_is_one_line_naming_it(cloudformation: str, tmp_path: Path) -> None:
+    """No such stack (or no credentials, no region): a usage error naming the stack, not pytest's INTERNALERROR."""
+    env = {"AWS_ENDPOINT_URL_CLOUDFORMATION": cloudformation}
+    run = run_e2e(tmp_path, "STACK=greeter-nowhere", "REGION=eu-west-1", env=env)
+    assert run.returncode != 0, run.output[-3000:]
+    assert "INTERNALERROR" not in run.output, run.output[-3000:]
+    assert "cannot read stack greeter-nowhere" in run.output, run.output[-3000:]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import subprocess
 
 from tests.support.paths import ROOT
@@ -79,3 +80,13 @@ def test_one_lock_target_refreshes_every_lock() -> None:
     ]
     assert len(ins) >= 5
     assert outputs == {str(path.relative_to(ROOT).with_suffix(".txt")) for path in ins}
+
+
+def test_every_target_with_a_description_is_listed() -> None:
+    """A target's name may hold digits (`e2e`): each `name: ... ## text` line of the Makefile is in `make help`."""
+    makefile = (ROOT / "Makefile").read_text()
+    described = {line.split(":", 1)[0] for line in makefile.splitlines() if re.match(r"^[\w-]+:.*## ", line)}
+    shown = subprocess.run(["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    listed = {line.split()[0] for line in shown.splitlines() if line.startswith("  ")}
+    assert "e2e" in described
+    assert sorted(described - listed) == []
