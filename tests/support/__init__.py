@@ -1,1 +1,1 @@
-"""Helpers the tests share: the day-stepping oracle, event loading, the local API process."""
+"""Helpers the tests share: event loading, the local API process, fake stores (the day-stepping oracle is `loadtest/oracle.py`)."""
