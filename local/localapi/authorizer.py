@@ -295,7 +295,10 @@ class LocalJwtAuthorizer:
         except (jwt.PyJWTError, OverflowError) as error:  # OverflowError: an `exp` of 1e400 is JSON, and no time
             raise UnauthorizedError(f"{type(error).__name__}: {error}") from None
         self._check_audience(claims)
-        return claims_text(claims)
+        try:
+            return claims_text(claims)
+        except RecursionError:  # a list nested thousands deep: its rendering is not documented, and Python's stops
+            raise UnauthorizedError("a claim is nested too deep to be passed on as text") from None
 
     def verify(self, headers: Mapping[str, str]) -> dict[str, str]:
         """The token's claims (as strings) if API Gateway would accept it; UnauthorizedError otherwise.
