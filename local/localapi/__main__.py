@@ -265,6 +265,9 @@ def main(argv: list[str] | None = None) -> int:
             log_config=None,
             http=HttpProtocol,  # a deadline for every request head, the gateway's JSON for a bad one
             h11_max_incomplete_event_size=MAX_RAW_HEAD_BYTES,
+            # The client's address is the connection's, as API Gateway's sourceIp: uvicorn would take
+            # X-Forwarded-For from any client on 127.0.0.1 (its trusted proxy by default).
+            proxy_headers=False,
         )
         uvicorn.Server(config).run(sockets=[listener])  # drains requests on Ctrl-C and SIGTERM
     except KeyboardInterrupt:
