@@ -85,6 +85,10 @@ def assert_refused(code: int | None, output: str, variable: str) -> None:
         ("VERBOSE=2", "PORT=0"),
         ("FROZEN=maybe", "FAKETIME=2024-02-29", "PORT=0"),
         ("PARAMETER_OVERRIDES=LogLevel=LOUD", "PORT=0"),
+        ("PARAMETER_OVERRIDES=ReservedConcurrency=-1", "PORT=0"),  # MinValue 0 (before: 429 to everything)
+        ("PARAMETER_OVERRIDES=FunctionMemorySize=4096", "PORT=0"),  # MaxValue 3008 (before: started)
+        ("PARAMETER_OVERRIDES=ReservedConcurrency=nan", "PORT=0"),  # no number (before: a line naming no variable)
+        ("PARAMETER_OVERRIDES=ReservedConcurrency=\u0663", "PORT=0"),  # an Arabic-Indic 3 (before: 3 workers)
         ("LOG_FILE=/proc/no-such-dir/api.log", "PORT=0"),
     ],
     ids=" ".join,
