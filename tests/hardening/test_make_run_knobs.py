@@ -105,6 +105,8 @@ def test_a_value_make_run_cannot_use_is_one_line_naming_the_variable(variables: 
         ("CONCURENCY=2", "CONCURRENCY"),
         ("FAKE_TIME=2024-02-29", "FAKETIME"),
         ("VERBOS=1", "VERBOSE"),
+        ("port=0", "PORT"),  # before: ignored, and the API started on 3000
+        ("Concurrency=2", "CONCURRENCY"),
     ],
 )
 def test_a_misspelt_variable_is_named_with_the_one_meant(misspelt: str, meant: str) -> None:
@@ -118,6 +120,12 @@ def test_a_value_with_a_quote_is_passed_as_it_is(tmp_path: Path) -> None:
     code, output = make_run("PORT=0", f"STORE_FILE={tmp_path}/it's.json")
     assert code is None, output
     assert "it's.json" in output
+
+
+def test_a_variable_name_with_a_quote_is_no_shell_error() -> None:
+    """Make takes `A'B=1` as a variable; it is passed on like any name unlike a knob (before: a shell syntax error)."""
+    code, output = make_run("PORT=0", "A'B=1")
+    assert code is None, output
 
 
 def test_other_variables_still_reach_the_environment() -> None:
