@@ -93,7 +93,7 @@ RUN_ARGS = $(if $(call from_command_line,FAKETIME),--faketime $(call sq,$(FAKETI
   $(if $(call switch,VERBOSE),--verbose) \
   $(if $(filter-out dev,$(JWT)),$(error JWT=$(JWT): the one value is JWT=dev (a development token issuer))) \
   $(if $(filter dev,$(JWT)),--dev-issuer --dev-issuer-port $(call sq,$(DEV_ISSUER_PORT))) \
-  $(if $(command_line_variables),--make-variables '$(command_line_variables)')
+  $(if $(command_line_variables),--make-variables $(call sq,$(command_line_variables)))
 # `make run JWT=dev` also serves a development token issuer here, and `make token` signs for it.
 DEV_ISSUER_PORT ?= 3001
 

@@ -159,7 +159,7 @@ def _check_knobs(args: argparse.Namespace) -> dict[str, Any]:
     """Every knob's value made usable, or _CannotStartError naming its make variable; the --env-vars document."""
     for name in args.make_variables.split():
         known = sorted(set(MAKE_VARIABLES.values()))
-        meant = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+        meant = difflib.get_close_matches(name.upper(), known, n=1, cutoff=0.75)  # make's names are case-sensitive
         if name not in known and meant:
             raise _CannotStartError(
                 f"make run has no variable {name}: did you mean {meant[0]}? (export {name} to give it to the "
@@ -265,6 +265,9 @@ def main(argv: list[str] | None = None) -> int:
             log_config=None,
             http=HttpProtocol,  # a deadline for every request head, the gateway's JSON for a bad one
             h11_max_incomplete_event_size=MAX_RAW_HEAD_BYTES,
+            # The client's address is the connection's, as API Gateway's sourceIp: uvicorn would take
+            # X-Forwarded-For from any client on 127.0.0.1 (its trusted proxy by default).
+            proxy_headers=False,
         )
         uvicorn.Server(config).run(sockets=[listener])  # drains requests on Ctrl-C and SIGTERM
     except KeyboardInterrupt:

@@ -15,8 +15,9 @@ The issuer is read within API Gateway's documented limits (its HTTP API
 quotas: 1,500 ms for the discovery document and for the JWKS, at most
 150,000 bytes of JWKS). The keys are cached; a token whose `kid` they lack
 fetches the JWKS again, at most once per REFETCH_COOLDOWN_SECONDS (a flood of
-made-up kids costs the issuer one request per cooldown), and a token whose
-key is cached is checked at once, on the event loop, never behind a fetch.
+made-up kids costs the issuer one request per cooldown), a JWKS that failed is
+not read again before the cooldown either, and a token whose key is cached is
+checked at once, on the event loop, never behind a fetch.
 
 PyJWT does the cryptography, the registered-claim checks and the key cache;
 this module says which checks, where the keys come from and how they are read.
@@ -160,14 +161,26 @@ class _Keys(jwt.PyJWKClient):
     def __init__(self, uri: str) -> None:
         super().__init__(uri, lifespan=KEYS_CACHED_SECONDS, timeout=FETCH_TIMEOUT_SECONDS, cooldown_duration=0)
         self._last_refetch: float | None = None
+        self._failed_at: float | None = None
 
     def fetch_data(self) -> Any:
+        """The JWKS, read again; after a failed read, refused without reading for REFETCH_COOLDOWN_SECONDS.
+
+        A JWKS that is down or unusable would otherwise be read again by every token (with nothing
+        cached each needs it), each read waiting up to FETCH_TIMEOUT_SECONDS behind the others'.
+        """
+        if self._failed_at is not None and time.monotonic() - self._failed_at < REFETCH_COOLDOWN_SECONDS:
+            raise jwt.PyJWKClientConnectionError(
+                f"cannot read {self.uri} (it failed; tried again {REFETCH_COOLDOWN_SECONDS} s after)"
+            )
+        self._failed_at = time.monotonic()  # until the read below succeeds
         try:
             document = read_document(self.uri, urllib.request.build_opener(_NoRedirects()))
         except (OSError, ValueError) as error:
             raise jwt.PyJWKClientConnectionError(f"cannot read {self.uri}: {error}") from None
         if self.jwk_set_cache is not None:
-            self.jwk_set_cache.put(self._as_jwk_set_payload(document))
+            self.jwk_set_cache.put(self._as_jwk_set_payload(document))  # PyJWKSetError: no usable key
+        self._failed_at = None
         return document
 
     def cached_key(self, kid: str) -> jwt.PyJWK | None:
@@ -282,7 +295,10 @@ class LocalJwtAuthorizer:
         except (jwt.PyJWTError, OverflowError) as error:  # OverflowError: an `exp` of 1e400 is JSON, and no time
             raise UnauthorizedError(f"{type(error).__name__}: {error}") from None
         self._check_audience(claims)
-        return claims_text(claims)
+        try:
+            return claims_text(claims)
+        except RecursionError:  # a list nested thousands deep: its rendering is not documented, and Python's stops
+            raise UnauthorizedError("a claim is nested too deep to be passed on as text") from None
 
     def verify(self, headers: Mapping[str, str]) -> dict[str, str]:
         """The token's claims (as strings) if API Gateway would accept it; UnauthorizedError otherwise.

@@ -11,7 +11,9 @@ the only list of routes outside API Gateway; nothing else in the repo names them
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -133,6 +135,7 @@ class SamTemplate:
             if allowed is not None and value not in [str(choice) for choice in allowed]:  # compared as strings
                 choices = ", ".join(str(choice) for choice in allowed)
                 raise TemplateError(f"parameter {name}={value!r}: must be one of {choices}")
+            _check_bounds(name, value, declared[name])
         self.parameter_overrides = dict(parameter_overrides or {})
 
     def parameter_values(self) -> dict[str, Any]:
@@ -345,13 +348,32 @@ class SamTemplate:
 
 
 def _as_number(name: str, value: str) -> int | float:
-    try:
-        return int(value)
-    except ValueError:
-        try:
-            return float(value)
-        except ValueError:
-            raise TemplateError(f"parameter {name} is a Number, got {value!r}") from None
+    """A `Type: Number` value: an integer or a finite float in ASCII (Python alone takes `nan`, `1e999`, `٣`)."""
+    number: int | float | None = None
+    if value.isascii():
+        with contextlib.suppress(ValueError):
+            number = int(value)
+        if number is None:
+            with contextlib.suppress(ValueError):
+                number = float(value)
+    if number is None or not math.isfinite(number):
+        raise TemplateError(f"parameter {name} is a Number, got {value!r}")
+    return number
+
+
+def _check_bounds(name: str, value: str, declared: Mapping[str, Any]) -> None:
+    """A parameter's MinValue and MaxValue (Number), MinLength and MaxLength (String), as CloudFormation checks them."""
+    if declared.get("Type") == "Number":
+        number = _as_number(name, value)
+        if "MinValue" in declared and number < declared["MinValue"]:
+            raise TemplateError(f"parameter {name}={value!r}: must be at least {declared['MinValue']}")
+        if "MaxValue" in declared and number > declared["MaxValue"]:
+            raise TemplateError(f"parameter {name}={value!r}: must be at most {declared['MaxValue']}")
+    elif declared.get("Type", "String") == "String":
+        if "MinLength" in declared and len(value) < declared["MinLength"]:
+            raise TemplateError(f"parameter {name}={value!r}: must be at least {declared['MinLength']} characters")
+        if "MaxLength" in declared and len(value) > declared["MaxLength"]:
+            raise TemplateError(f"parameter {name}={value!r}: must be at most {declared['MaxLength']} characters")
 
 
 def _text(function_id: str, name: str, value: Any) -> str:

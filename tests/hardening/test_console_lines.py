@@ -41,3 +41,20 @@ def test_a_long_kid_is_cut_on_the_console(guarded_api: LocalApiProcess, issuer: 
     marker = f"long-{len(guarded_api.output)}"
     assert put_with(guarded_api, issuer.token("alice", headers={"kid": marker + "k" * 6000})) == 401
     assert len(guarded_api.wait_for_line(marker)) < 1000
+
+
+def test_a_client_cannot_name_its_own_address(guarded_api: LocalApiProcess) -> None:
+    """The source address is the connection's, as API Gateway's `sourceIp` is: `X-Forwarded-For` changes nothing.
+
+    Before, uvicorn took the header from any client on 127.0.0.1 (its trusted proxy by default),
+    so a client printed any address it liked (ESC sequences escaped) on the access line and in the
+    event's `requestContext.http.sourceIp`.
+    """
+    marker = "forwarded" + "".join(chr(ord("a") + int(digit)) for digit in str(len(guarded_api.output)))
+    response = requests.get(
+        f"{guarded_api.url}/hello/{marker}", headers={"x-forwarded-for": "203.0.113.9"}, timeout=TIMEOUT
+    )
+    assert response.status_code == 404  # no such user: the GET function ran
+    line = guarded_api.wait_for_line(marker)
+    assert "203.0.113.9" not in line
+    assert " 127.0.0.1 " in line

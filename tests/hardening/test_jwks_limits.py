@@ -115,3 +115,26 @@ def test_a_jwks_over_150000_bytes_is_refused(issuer: TestIssuer, size: int, acce
     assert isinstance(answer, UnauthorizedError) is not accepted, answer
     if not accepted:
         assert "150000 bytes" in str(answer)
+
+
+def test_a_failing_jwks_is_read_at_most_once_per_cooldown(issuer: TestIssuer) -> None:
+    """With nothing cached and the JWKS failing, requests are refused without queueing a fetch each.
+
+    Before, every request fetched again (8 requests: 8 fetches, one after the other, the last
+    answered after 12 s): a JWKS that is down made every token, valid or not, wait behind all the
+    others' timeouts.
+    """
+    authorizer = authorizer_for(issuer)
+    issuer.hold_jwks()
+    token = issuer.token("alice")
+
+    async def eight_at_once() -> list[dict[str, object] | UnauthorizedError]:
+        requests = (authorizer.authorize([("authorization", f"Bearer {token}")], str(n)) for n in range(8))
+        return await asyncio.wait_for(asyncio.gather(*requests), WAIT_SECONDS)
+
+    try:
+        answers = asyncio.run(eight_at_once())
+    finally:
+        issuer.release_jwks()
+    assert all(isinstance(answer, UnauthorizedError) for answer in answers)
+    assert issuer.jwks_fetches == 1

@@ -85,6 +85,10 @@ def assert_refused(code: int | None, output: str, variable: str) -> None:
         ("VERBOSE=2", "PORT=0"),
         ("FROZEN=maybe", "FAKETIME=2024-02-29", "PORT=0"),
         ("PARAMETER_OVERRIDES=LogLevel=LOUD", "PORT=0"),
+        ("PARAMETER_OVERRIDES=ReservedConcurrency=-1", "PORT=0"),  # MinValue 0 (before: 429 to everything)
+        ("PARAMETER_OVERRIDES=FunctionMemorySize=4096", "PORT=0"),  # MaxValue 3008 (before: started)
+        ("PARAMETER_OVERRIDES=ReservedConcurrency=nan", "PORT=0"),  # no number (before: a line naming no variable)
+        ("PARAMETER_OVERRIDES=ReservedConcurrency=\u0663", "PORT=0"),  # an Arabic-Indic 3 (before: 3 workers)
         ("LOG_FILE=/proc/no-such-dir/api.log", "PORT=0"),
     ],
     ids=" ".join,
@@ -101,6 +105,8 @@ def test_a_value_make_run_cannot_use_is_one_line_naming_the_variable(variables: 
         ("CONCURENCY=2", "CONCURRENCY"),
         ("FAKE_TIME=2024-02-29", "FAKETIME"),
         ("VERBOS=1", "VERBOSE"),
+        ("port=0", "PORT"),  # before: ignored, and the API started on 3000
+        ("Concurrency=2", "CONCURRENCY"),
     ],
 )
 def test_a_misspelt_variable_is_named_with_the_one_meant(misspelt: str, meant: str) -> None:
@@ -114,6 +120,12 @@ def test_a_value_with_a_quote_is_passed_as_it_is(tmp_path: Path) -> None:
     code, output = make_run("PORT=0", f"STORE_FILE={tmp_path}/it's.json")
     assert code is None, output
     assert "it's.json" in output
+
+
+def test_a_variable_name_with_a_quote_is_no_shell_error() -> None:
+    """Make takes `A'B=1` as a variable; it is passed on like any name unlike a knob (before: a shell syntax error)."""
+    code, output = make_run("PORT=0", "A'B=1")
+    assert code is None, output
 
 
 def test_other_variables_still_reach_the_environment() -> None:

@@ -66,3 +66,22 @@ def test_a_signed_token_whose_username_claim_is_not_a_string_writes_no_one(
     )
     assert response.status_code == 403, response.text
     assert requests.get(f"{guarded_api.url}/hello/{path}", timeout=TIMEOUT).status_code == 404
+
+
+def test_a_signed_token_with_a_deeply_nested_claim_is_the_gateways_401(
+    guarded_api: LocalApiProcess, issuer: TestIssuer
+) -> None:
+    """Claims are rendered as text for the event; a list 3,000 deep (under the 10,240-byte head limit) cannot be.
+
+    Before, rendering it raised RecursionError out of the authorizer: a plain-text 500 and a
+    traceback of thousands of lines on the console. How API Gateway renders such a claim is not
+    documented; the local API refuses the token as the gateway refuses one it cannot read.
+    """
+    token = issuer.token_with_raw_claim("alice", "groups", "[" * 3000 + "]" * 3000)
+    response = requests.put(
+        f"{guarded_api.url}/hello/alice",
+        data=BODY,
+        headers={"content-type": "application/json", "authorization": f"Bearer {token}"},
+        timeout=TIMEOUT,
+    )
+    assert (response.status_code, response.json()) == (401, {"message": "Unauthorized"})
