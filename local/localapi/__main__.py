@@ -399,7 +399,7 @@ def _authorizer_lines(authorizer: LocalJwtAuthorizer | None, issuer: DevIssuer |
         return []
     config = authorizer.config
     guarded = ", ".join(sorted(config.guarded_routes)) or "no route"
-    lines = [f"JWT authorizer: {guarded} need a token of {config.issuer} for {', '.join(config.audience)}"]
+    lines = [f"JWT authorizer: {guarded}: a token of {config.issuer} for {', '.join(config.audience)} needed"]
     if issuer is not None:
         from localapi.devissuer import DEFAULT_PORT
 

@@ -229,7 +229,7 @@ def test_other_methods_stay_405_without_a_token(api: LocalApiProcess) -> None:
 
 def test_the_banner_says_which_routes_need_a_token(api: LocalApiProcess, issuer: TestIssuer) -> None:
     line = api.wait_for_line("JWT authorizer:")
-    assert f"PUT /hello/{{username}} need a token of {issuer.url}" in line
+    assert f"PUT /hello/{{username}}: a token of {issuer.url}" in line
     assert "GET /hello" not in line
 
 
@@ -297,7 +297,7 @@ def test_make_run_jwt_dev_and_make_token_as_the_readme_shows() -> None:
     try:
         line = process.wait_for_line("Development issuer http://127.0.0.1:")
         port = line.split("DEV_ISSUER_PORT=")[1].split()[0]
-        assert "need a token of http://127.0.0.1:" in process.wait_for_line("JWT authorizer: PUT /hello/{username}")
+        assert ": a token of http://127.0.0.1:" in process.wait_for_line("JWT authorizer: PUT /hello/{username}")
 
         def token(user: str) -> str:
             done = subprocess.run(
