@@ -6,7 +6,10 @@ OptionsNotAllowedFunction (a fixed 405), whose exception rests on premises
 this file keeps true: no policy (it reads no table), its code the canaried
 functions' code, and no setting that depends on a parameter of its own. The
 README and docs/deployment.md say so; the claim that *every* change is
-canaried, which was not true of it, is gone.
+canaried, which was not true of it, is gone. Nor is every change to a canaried
+function canaried: what applies to the function as a whole (its concurrency, its
+role) reaches live traffic at once, and the README and the docs name each such
+property.
 """
 
 from __future__ import annotations
@@ -20,6 +23,20 @@ from tests.support.paths import ROOT
 EXCEPTION = "OptionsNotAllowedFunction"
 NOT_CONFIGURATION = {"Events", "ReservedConcurrentExecutions", "Tags", "Description"}
 """Properties that are not what a published version runs (the routes, the shared concurrency, labels)."""
+
+
+VERSIONED = {
+    *("Architectures", "CodeUri", "Environment", "Handler", "LoggingConfig", "MemorySize"),
+    *("Runtime", "SnapStart", "Timeout", "Tracing"),
+}
+"""What a published version is a snapshot of: a change goes out through the canary."""
+FUNCTION_WIDE = {"ReservedConcurrentExecutions", "Policies", "PermissionsBoundary"}
+"""Settings of the function or its role that every version shares: a change applies at once."""
+NOT_THE_FUNCTIONS = {
+    *("AutoPublishAlias", "AutoPublishAliasAllProperties", "DeploymentPreference", "VersionDescription"),
+    *("Events", "Description", "Tags"),
+}
+"""How it is deployed, the API's routes, labels."""
 
 
 def routed_functions() -> dict[str, dict[str, Any]]:
@@ -63,3 +80,25 @@ def test_the_readme_claims_only_what_holds() -> None:
     assert "Every change goes out through a CodeDeploy canary" not in readme
     assert "docs/deployment.md#the-options-function" in readme
     assert "### The OPTIONS function" in (ROOT / "docs" / "deployment.md").read_text(encoding="utf-8")
+
+
+def test_every_setting_of_a_canaried_function_is_sorted_and_the_function_wide_ones_are_named() -> None:
+    """A new property must be sorted here; one that skips the canary must be named in the docs."""
+    document = sam.sam_template()
+    shared = set(document["Globals"]["Function"])
+    guide = (ROOT / "docs" / "deployment.md").read_text(encoding="utf-8")
+    section = guide.split("**What takes effect without the canary.**", 1)[1].split("\n\n**", 1)[0]
+    for name in routed_functions():
+        if name == EXCEPTION:
+            continue
+        settings = shared | set(document["Resources"][name]["Properties"])
+        unsorted = settings - VERSIONED - FUNCTION_WIDE - NOT_THE_FUNCTIONS
+        assert not unsorted, f"{name}: sort {sorted(unsorted)} in this file, and name a function-wide one in the docs"
+        for setting in sorted(settings & FUNCTION_WIDE):
+            assert f"`{setting}`" in section, f"docs/deployment.md does not say {setting} skips the canary"
+
+
+def test_the_readme_says_what_skips_the_canary() -> None:
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert "Every change to the GET and PUT functions (code or configuration)" not in readme
+    assert "reserved concurrency and the execution role apply to every version at once" in readme
