@@ -1,1 +1,1 @@
-"""Helpers the tests share: event loading, the local API process, fake stores (the day-stepping oracle is `loadtest/oracle.py`)."""
+"""Helpers the tests share: events, the local API process, fake stores (the oracle is `loadtest/oracle.py`)."""
