@@ -87,14 +87,20 @@ def _greetings(api: LocalApiProcess) -> tuple[str, str]:
 def _assert_the_clock_crosses_midnight(api: LocalApiProcess) -> None:
     """The API started a few seconds before midnight on 29 February 2024 (faked) and its clock runs.
 
-    Every answer is one side of that midnight or the other, and the later side
-    comes: a clock that stood still, or a date shifted twice, would give neither.
+    Every answer is one side of that midnight or the other, never back once past it,
+    and the later side comes: a clock that stood still, or a date shifted twice, would
+    give neither.
     """
     assert _put(api, "Marchling", "2000-03-01") == 204
     assert _put(api, "Leapling", "2000-02-29") == 204
+    side = 0  # 0 before midnight, 1 after; in the order the requests were sent it never goes back
     for _ in range(POLLS):
         seen = _greetings(api)
-        assert seen in (BEFORE_MIDNIGHT, AFTER_MIDNIGHT)
+        for user, message in enumerate(seen):  # midnight may pass between the two requests
+            assert message in (BEFORE_MIDNIGHT[user], AFTER_MIDNIGHT[user]), seen
+            now = 0 if message == BEFORE_MIDNIGHT[user] else 1
+            assert now >= side, f"the clock went back over midnight: {seen}"
+            side = now
         if seen == AFTER_MIDNIGHT:
             break
         time.sleep(0.5)
