@@ -91,8 +91,16 @@ class Target:
         return f"{self.base_url} ({self.kind}): " + ", ".join(features)
 
 
-def _flag(value: str) -> bool:
-    return value.strip().lower() in {"1", "true", "yes", "on", "dev"}
+FLAG_ON = {"1", "true", "yes", "on", "dev"}
+FLAG_OFF = {"", "0", "false", "no", "off"}
+
+
+def _flag(name: str, value: str) -> bool:
+    """A switch; any other value is refused: a mistyped READ_ONLY must not mean "write"."""
+    word = value.strip().lower()
+    if word not in FLAG_ON | FLAG_OFF:
+        raise ConfigurationError(f"{name}={value}: expected 1, true, yes or on (or 0, false, no, off)")
+    return word in FLAG_ON
 
 
 def _stack(name: str, region: str) -> tuple[dict[str, str], dict[str, str]]:
@@ -111,7 +119,10 @@ def _stack(name: str, region: str) -> tuple[dict[str, str], dict[str, str]]:
 
 
 def _tokens(path: str) -> tuple[tuple[str, str], ...]:
-    document = json.loads(Path(path).read_text(encoding="utf-8"))
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ConfigurationError(f"TOKENS={path}: cannot read a JSON object of username -> token ({error})") from None
     if not isinstance(document, dict) or not all(isinstance(value, str) for value in document.values()):
         raise ConfigurationError(f"{path}: expected a JSON object of username -> token")
     return tuple(sorted(document.items()))
@@ -141,10 +152,10 @@ def target_from(environment: dict[str, str]) -> Target:
     return Target(
         base_url=base_url.rstrip("/"),
         kind=kind,
-        read_only=_flag(environment.get("E2E_READ_ONLY", "")),
+        read_only=_flag("READ_ONLY", environment.get("E2E_READ_ONLY", "")),
         cors_origins=tuple(origin for origin in origins.split(",") if origin),
-        jwt=_flag(environment.get("E2E_JWT") or jwt),
-        protect_get=_flag(environment.get("E2E_PROTECT_GET") or protect_get),
+        jwt=_flag("JWT", environment.get("E2E_JWT") or jwt),
+        protect_get=_flag("PROTECT_GET", environment.get("E2E_PROTECT_GET") or protect_get),
         tokens=_tokens(tokens) if tokens else (),
         custom_domain_url=custom_domain.rstrip("/"),
     )

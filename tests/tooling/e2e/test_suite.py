@@ -295,3 +295,24 @@ def test_a_stack_that_cannot_be_read_is_one_line_naming_it(cloudformation: str, 
     assert run.returncode != 0, run.output[-3000:]
     assert "INTERNALERROR" not in run.output, run.output[-3000:]
     assert "cannot read stack greeter-nowhere" in run.output, run.output[-3000:]
+
+
+@pytest.mark.parametrize("switch", ["READ_ONLY=y", "READ_ONLY=maybe", "JWT=yes-please", "PROTECT_GET=2"])
+def test_a_switch_with_an_unknown_value_is_refused_before_any_request(switch: str, tmp_path: Path) -> None:
+    """READ_ONLY=y against prod must not mean "write": an unknown value is a usage error, and nothing is sent."""
+    run = run_e2e(tmp_path, f"HOST=http://127.0.0.1:{a_closed_port()}", switch)
+    assert run.returncode != 0, run.output[-3000:]
+    assert run.outcomes == {}, run.output[-3000:]
+    assert f"{switch}: expected 1, true, yes or on" in run.output, run.output[-3000:]
+
+
+@pytest.mark.parametrize(("content", "why"), [("{bad", "Expecting property name"), (None, "No such file")])
+def test_a_token_file_that_cannot_be_read_is_one_line_naming_it(content: str | None, why: str, tmp_path: Path) -> None:
+    """Not JSON, or no such file: a usage error naming TOKENS, not pytest's INTERNALERROR."""
+    tokens = tmp_path / "tokens.json"
+    if content is not None:
+        tokens.write_text(content, encoding="utf-8")
+    run = run_e2e(tmp_path, f"HOST=http://127.0.0.1:{a_closed_port()}", f"TOKENS={tokens}")
+    assert run.returncode != 0, run.output[-3000:]
+    assert "INTERNALERROR" not in run.output, run.output[-3000:]
+    assert f"TOKENS={tokens}: cannot read" in run.output and why in run.output, run.output[-3000:]
