@@ -34,8 +34,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 from loadtest import report, s3
+from loadtest.knobs import count, non_negative, positive, run_time, share
 from loadtest.stack import StackLookupError, api_url
 from loadtest.workload import read_tokens
 
@@ -108,7 +110,7 @@ class Distribution:
 
 def _workers(text: str) -> int:
     """A worker count, or `auto`: one per core."""
-    return os.cpu_count() or 1 if text == "auto" else _count(text)
+    return os.cpu_count() or 1 if text == "auto" else count(text)
 
 
 def _address(text: str) -> tuple[str, int]:
@@ -138,27 +140,6 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(probe.getsockname()[1])
 
 
-def _positive(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be above 0: {text}")
-    return value
-
-
-def _count(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more: {text}")
-    return value
-
-
-def _share(text: str) -> float:
-    value = float(text)
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"must be from 0 to 1: {text}")
-    return value
-
-
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m loadtest", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -166,20 +147,22 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     modes = parser.add_subparsers(dest="mode", required=True)
     _worker_arguments(modes.add_parser("worker", help="a locust worker for a master started with --remote-workers"))
     run = modes.add_parser("run", help="a headless load test")
-    run.add_argument("--users", type=_count, default=10)
-    run.add_argument("--spawn-rate", type=_positive, default=10)
-    run.add_argument("--user-rate", type=float, default=0, help="requests/s per user; 0: next as soon as answered")
+    run.add_argument("--users", type=count, default=10)
+    run.add_argument("--spawn-rate", type=positive, default=10)
+    run.add_argument(
+        "--user-rate", type=non_negative, default=0, help="requests/s per user; 0: next as soon as answered"
+    )
     check = modes.add_parser("check", help="a constant rate while a deployment goes out; fails below 100 %% success")
-    check.add_argument("--rate", type=_positive, default=5, help="requests per second")
+    check.add_argument("--rate", type=positive, default=5, help="requests per second")
     check.add_argument(
-        "--patience", type=_positive, default=2, help="seconds a response may take before the rate drops (default 2)"
+        "--patience", type=positive, default=2, help="seconds a response may take before the rate drops (default 2)"
     )
     for mode, duration in ((run, "30s"), (check, "60s")):
         mode.add_argument("--host", help="base URL, e.g. http://127.0.0.1:3000")
         mode.add_argument("--stack", help="CloudFormation stack whose ApiUrl output is the target")
         mode.add_argument("--region", help="the stack's region (default: the AWS configuration's)")
-        mode.add_argument("--duration", default=duration, help=f"locust --run-time (default {duration})")
-        mode.add_argument("--put-ratio", type=_share, default=0.5, help="share of PUTs (default 0.5)")
+        mode.add_argument("--duration", type=run_time, default=duration, help=f"locust --run-time (default {duration})")
+        mode.add_argument("--put-ratio", type=share, default=0.5, help="share of PUTs (default 0.5)")
         mode.add_argument("--seed", default="0", help="seed of the generated names and dates")
         mode.add_argument("--out", type=Path, help="report directory (default reports/<UTC time>)")
         mode.add_argument(
@@ -199,7 +182,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         )
         spread.add_argument(
             "--remote-workers",
-            type=_count,
+            type=count,
             metavar="N",
             help="wait for N workers started elsewhere (python -m loadtest worker --master HOST:PORT)",
         )
@@ -211,7 +194,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         )
         mode.add_argument(
             "--worker-wait",
-            type=_positive,
+            type=count,  # whole seconds: locust's --expect-workers-max-wait is an int
             default=120,
             help="with --remote-workers: seconds to wait for them all to connect (default 120)",
         )
@@ -223,11 +206,11 @@ def _worker_arguments(worker: argparse.ArgumentParser) -> None:
     worker.add_argument("--processes", type=_workers, default=1, help="workers on this machine; auto: one per core")
     worker.add_argument("--tokens", help="the master's token file (or s3:// URL), when it runs with --tokens")
     worker.add_argument(
-        "--master-wait", type=_positive, default=60, help="seconds to wait for the master's port to open (default 60)"
+        "--master-wait", type=positive, default=60, help="seconds to wait for the master's port to open (default 60)"
     )
     worker.add_argument(
         "--master-silence",
-        type=_positive,
+        type=positive,
         default=15,
         help="stop when the master has sent nothing for this many seconds (default 15)",
     )
@@ -342,6 +325,16 @@ def token_problem(path: Path | None, users: int, workers: int = 1) -> str | None
     )
 
 
+def fetched_tokens(location: str | None) -> tuple[Path | None, str | None]:
+    """The token file on this machine (an s3:// URL copied here), or why it cannot be had."""
+    if not location:
+        return None, None
+    try:
+        return s3.local_copy(location), None
+    except (BotoCoreError, ClientError, ValueError) as error:
+        return None, f"cannot fetch {location}: {error}"
+
+
 MASTER_WAIT_VARIABLE = "LOADTEST_MASTER_WAIT"
 """How long a worker's locust waits for the master's answer (locustfile.py): what --master-wait says."""
 
@@ -365,8 +358,8 @@ def worker(args: argparse.Namespace) -> int:
     if not reachable_master(host, port, args.master_wait):
         print(f"error: no master answers at {host}:{port} after {args.master_wait:g} s", file=sys.stderr)
         return EXIT_NOT_RUN
-    tokens = s3.local_copy(args.tokens) if args.tokens else None
-    if tokens is not None and (problem := token_problem(tokens, 1)) is not None:
+    tokens, problem = fetched_tokens(args.tokens)
+    if (problem := problem or token_problem(tokens, 1)) is not None:
         print(f"error: --tokens: {problem}", file=sys.stderr)
         return EXIT_NOT_RUN
     command = [
@@ -377,7 +370,16 @@ def worker(args: argparse.Namespace) -> int:
     ]
     print(f"worker: {args.processes} process(es) for the master at {host}:{port}", flush=True)
     env = {**_locust_env(), MASTER_WAIT_VARIABLE: f"{args.master_wait:g}"}
-    return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
+    code = subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
+    if code in (0, EXIT_WORKER_LOST):
+        return code
+    # locust exits -1 (255) when no master ever answered its hello: the port is held by something else
+    print(
+        f"error: the worker did not run (locust's exit code {code}): nothing at {host}:{port} answered as a "
+        f"locust master within {args.master_wait:g} s, or locust's message above says why",
+        file=sys.stderr,
+    )
+    return EXIT_NOT_RUN
 
 
 def _locust_env() -> dict[str, str]:
@@ -404,9 +406,8 @@ def load(args: argparse.Namespace) -> int:
         plan = constant_rate(args.rate, args.patience, spread.workers)
     else:
         plan = Plan(users=args.users, spawn_rate=args.spawn_rate, user_rate=args.user_rate)
-    if args.tokens:
-        args.tokens = s3.local_copy(args.tokens)
-    problem = token_problem(args.tokens, plan.users, spread.workers)
+    args.tokens, problem = fetched_tokens(args.tokens)
+    problem = problem or token_problem(args.tokens, plan.users, spread.workers)
     if problem is not None:
         print(f"error: --tokens: {problem}", file=sys.stderr)
         return EXIT_NOT_RUN

@@ -315,4 +315,5 @@ def test_a_token_file_that_cannot_be_read_is_one_line_naming_it(content: str | N
     run = run_e2e(tmp_path, f"HOST=http://127.0.0.1:{a_closed_port()}", f"TOKENS={tokens}")
     assert run.returncode != 0, run.output[-3000:]
     assert "INTERNALERROR" not in run.output, run.output[-3000:]
-    assert f"TOKENS={tokens}: cannot read" in run.output and why in run.output, run.output[-3000:]
+    assert f"TOKENS={tokens}: cannot read" in run.output, run.output[-3000:]
+    assert why in run.output, run.output[-3000:]

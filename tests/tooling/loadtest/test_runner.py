@@ -38,6 +38,13 @@ def test_constant_rate_plans_users_that_together_send_the_rate(
         ["run", "--host", "http://x", "--spawn-rate", "0"],
         ["run", "--host", "http://x", "--stack", "both"],
         ["run"],
+        ["check", "--host", "http://x", "--rate", "inf"],  # was an OverflowError, exit 1 as if a request failed
+        ["check", "--host", "http://x", "--duration", "0s"],  # locust's 0: a run with no end
+        ["run", "--host", "http://x", "--duration", "0"],
+        ["run", "--host", "http://x", "--user-rate", "-1"],
+        ["run", "--host", "http://x", "--user-rate", "nan"],
+        ["run", "--host", "http://x", "--remote-workers", "1", "--worker-wait", "2.5"],  # locust takes whole seconds
+        ["worker", "--master", "127.0.0.1:5557", "--master-wait", "inf"],  # a wait with no end
     ],
 )
 def test_refuses_arguments_that_cannot_make_a_run(argv: list[str]) -> None:
@@ -122,3 +129,18 @@ def test_the_distribution_becomes_locusts_own_flags(argv: list[str], locust: lis
 def test_workers_here_and_elsewhere_are_one_or_the_other() -> None:
     with pytest.raises(SystemExit):
         main(["run", "--host", "http://x", "--workers", "2", "--remote-workers", "2"])
+
+
+@pytest.mark.parametrize("mode", ["run", "worker"])
+def test_a_token_url_that_cannot_be_fetched_is_one_line(
+    mode: str, dead_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """TOKENS=s3://... with S3 out of reach (here: an endpoint where nothing listens) was botocore's traceback."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", dead_url)
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    with socket.create_server(("127.0.0.1", 0)) as listening:  # the target, or the master: it accepts connections
+        address = f"127.0.0.1:{listening.getsockname()[1]}"
+        argv = ["run", "--host", f"http://{address}"] if mode == "run" else ["worker", "--master", address]
+        code = main([*argv, "--tokens", "s3://bucket/tokens.json"])
+    assert code == EXIT_NOT_RUN
+    assert "error: --tokens: cannot fetch s3://bucket/tokens.json" in capsys.readouterr().err
