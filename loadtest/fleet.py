@@ -32,6 +32,7 @@ import boto3
 from botocore.exceptions import ClientError, WaiterError
 
 from loadtest import s3
+from loadtest.knobs import count, duration_seconds, non_negative, positive, run_time, share
 from loadtest.stack import StackLookupError, api_url
 
 LOADTEST = Path(__file__).resolve().parent
@@ -44,20 +45,11 @@ POLL_SECONDS = 10.0
 START_MARGIN_SECONDS = 15 * 60  # image pulls, Spot capacity, the master's wait for its workers
 WORKER_WAIT_SECONDS = 600  # how long the master waits for its workers to connect
 MASTER_SILENCE_SECONDS = 30
-_DURATION = re.compile(r"(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s?)?")
 _EXECUTE_API = re.compile(r"https://[^./]+\.execute-api\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:/|$)")
 
 
 class FleetError(Exception):
     """Something the load tester must act on; the text says what."""
-
-
-def duration_seconds(text: str) -> int:
-    """Locust's --run-time (`90`, `30s`, `5m`, `1h30m`) in seconds."""
-    found = _DURATION.fullmatch(text.strip())
-    if not text.strip() or found is None:
-        raise ValueError(f"not a duration such as 30s, 5m or 1h30m: {text!r}")
-    return int(found["h"] or 0) * 3600 + int(found["m"] or 0) * 60 + int(found["s"] or 0)
 
 
 def region_of(url: str) -> str | None:
@@ -397,19 +389,30 @@ def _interrupted(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def run(args: argparse.Namespace) -> int:
-    session = boto3.session.Session(region_name=args.region or (region_of(args.host) if args.host else None))
+def aws_session(region: str | None) -> Any:
+    """A session with a region and credentials, or a FleetError saying which is missing (before any call)."""
+    session = boto3.session.Session(region_name=region)
     if not session.region_name:
         raise FleetError("no region: give REGION=, or configure one for your AWS credentials")
+    if session.get_credentials() is None:
+        raise FleetError("no AWS credentials: configure them (aws configure, AWS_PROFILE=...) and run again")
+    return session
+
+
+def run(args: argparse.Namespace) -> int:
     if bool(args.host) == bool(args.stack):
         raise FleetError("give HOST=url or STACK=name (one of them)")
+    session = aws_session(args.region or (region_of(args.host) if args.host else None))
     try:
         host = args.host.rstrip("/") if args.host else api_url(args.stack, session.client("cloudformation"))
     except StackLookupError as error:
         raise FleetError(str(error)) from None
     import docker  # noqa: PLC0415 - the engine only once the target is known
 
-    client = docker.from_env()
+    try:
+        client = docker.from_env()
+    except docker.errors.DockerException as error:
+        raise FleetError(f"no Docker engine answers (the image is built here): {error}") from None
     local, image_tag = image_for(client, args.base, args.architecture)
     parameters = {**dict(args.parameter), "ImageTag": image_tag, "CpuArchitecture": args.architecture}
     fleet = Fleet.from_outputs(deploy(session.client("cloudformation"), args.fleet_stack, parameters))
@@ -469,14 +472,14 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     go = commands.add_parser("run", help="deploy the fleet if need be, run a load test, fetch its report")
     go.add_argument("--host", help="base URL of the API under test")
     go.add_argument("--stack", help="the application stack whose ApiUrl output is the target")
-    go.add_argument("--workers", type=int, default=2, help="worker tasks (default 2)")
+    go.add_argument("--workers", type=count, default=2, help="worker tasks (default 2)")
     go.add_argument("--mode", choices=["run", "check"], default="run")
-    go.add_argument("--duration", default="60s")
-    go.add_argument("--users", type=int)
-    go.add_argument("--spawn-rate", type=float)
-    go.add_argument("--user-rate", type=float)
-    go.add_argument("--rate", type=float, help="check: requests per second in total")
-    go.add_argument("--put-ratio", type=float)
+    go.add_argument("--duration", type=run_time, default="60s")
+    go.add_argument("--users", type=count)
+    go.add_argument("--spawn-rate", type=positive)
+    go.add_argument("--user-rate", type=non_negative)
+    go.add_argument("--rate", type=positive, help="check: requests per second in total")
+    go.add_argument("--put-ratio", type=share)
     go.add_argument("--seed")
     go.add_argument("--tokens", type=Path, help="token file (uploaded to the run's prefix in the fleet's bucket)")
     go.add_argument("--architecture", choices=["X86_64", "ARM64"], default="X86_64")
@@ -500,13 +503,11 @@ def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     try:
         if args.command == "delete":
-            return delete(boto3.session.Session(region_name=args.region), args.fleet_stack)
+            return delete(aws_session(args.region), args.fleet_stack)
         if not args.base:
             from loadtest.image import FLEET_BASE  # noqa: PLC0415
 
             args.base = FLEET_BASE
-        if args.workers < 1:
-            raise FleetError("--workers must be 1 or more")
         return run(args)
     except FleetError as error:
         print(f"error: {error}", file=sys.stderr)

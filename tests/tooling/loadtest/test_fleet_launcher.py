@@ -174,7 +174,6 @@ def test_emptying_the_bucket_deletes_every_report(fleet: tuple[Fleet, Any]) -> N
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["run", "--region", REGION, "--workers", "0", "--host", "https://x"], "--workers must be 1 or more"),
         (["run", "--region", REGION, "--host", "https://x", "--stack", "s"], "give HOST=url or STACK=name"),
         (["run", "--region", REGION], "give HOST=url or STACK=name"),
     ],
@@ -199,3 +198,68 @@ def test_make_loadtest_fleet_passes_the_target_the_workers_and_the_stacks_parame
 def test_a_malformed_stack_parameter_is_refused() -> None:
     with pytest.raises(SystemExit):
         main(["run", "--host", "https://x", "--parameter", "no-equals-sign"])
+
+
+@pytest.mark.parametrize(
+    ("argument", "message"),
+    [
+        (["--workers", "0"], "argument --workers: must be 1 or more"),
+        (["--duration", "0s"], "argument --duration: must be 1s or more"),
+        (["--duration", "5 minutes"], "argument --duration: not a duration"),
+        (["--rate", "inf"], "argument --rate: must be a finite number"),
+        (["--users", "abc"], "argument --users: not a whole number"),
+        (["--put-ratio", "2"], "argument --put-ratio: must be from 0 to 1"),
+        (["--user-rate", "-1"], "argument --user-rate: must be 0 or more"),
+    ],
+)
+def test_a_knob_the_master_would_refuse_is_refused_before_anything_is_deployed(
+    argument: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A DURATION the master could not read used to surface after its tasks started, leaving them running."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--region", REGION, "--host", "https://x", *argument])
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.fixture
+def no_aws_configuration(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    """No credentials and no region anywhere boto3 looks (and no instance metadata: nothing leaves the machine)."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("AWS_DEFAULT_REGION", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.mark.usefixtures("no_aws_configuration")
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "--host", "https://abc.execute-api.eu-west-1.amazonaws.com"], "no AWS credentials"),
+        (["run", "--region", REGION, "--host", "https://x"], "no AWS credentials"),
+        (["delete"], "no region"),
+        (["delete", "--region", REGION], "no AWS credentials"),
+    ],
+)
+def test_without_aws_configuration_it_stops_in_one_line_before_docker_or_aws(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run built the image (pulling its base and wheels) before it found there were no credentials."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {message}"), err
+    assert err.count("\n") == 1, err
+
+
+def test_without_a_docker_engine_it_stops_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It was docker's DockerException, a traceback; nothing in AWS is touched before the image is built."""
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
+    assert main(["run", "--region", REGION, "--host", "https://x"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: no Docker engine answers"), err
+    assert err.count("\n") == 1, err
