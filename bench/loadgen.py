@@ -19,7 +19,6 @@ import argparse
 import contextlib
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ from pathlib import Path
 import psutil
 
 from bench.stats import markdown_table, median, ratio
+from bench.throughput import Server
 from loadtest import report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,7 +43,6 @@ WARM_UP_SECONDS = 3.0
 GOAL = 1.7
 SPAWNED = "All users spawned"  # locust's log line once every user runs
 RUN_TIMEOUT_SECONDS = 300
-_SERVING = re.compile(r"listening on (http://\S+)")
 
 
 @dataclass(frozen=True)
@@ -85,19 +84,6 @@ def efficiency_ratios(runs: list[Run]) -> list[float]:
     ones = [run.per_cpu_second for run in runs if run.workers == 1]
     twos = [run.per_cpu_second for run in runs if run.workers == 2]
     return [ratio(two, one) for one, two in zip(ones, twos, strict=True)]
-
-
-def start_stub() -> tuple[subprocess.Popen[str], str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
-    stub = subprocess.Popen(
-        [sys.executable, "-m", "bench.greeter_stub", "0"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
-    )
-    line = stub.stdout.readline() if stub.stdout else ""
-    found = _SERVING.search(line)
-    if found is None:
-        stub.kill()
-        raise RuntimeError(f"bench.greeter_stub did not start: {line!r}")
-    return stub, found.group(1)
 
 
 def _tree_cpu(root: psutil.Process) -> dict[int, float]:
@@ -176,20 +162,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=SECONDS)
     parser.add_argument("--users", type=int, default=USERS)
     args = parser.parse_args(argv)
-    stub, url = start_stub()
+    stub = Server.greeter_stub()
     runs: list[Run] = []
     try:
         process = psutil.Process(stub.pid)
         for round_number in range(1, args.rounds + 1):
             for workers in (1, 2):
                 print(f"load generation, round {round_number}: {workers} worker(s), {args.seconds} s", flush=True)
-                runs.append(one_run(url, process, workers, args.seconds, args.users))
+                runs.append(one_run(stub.url, process, workers, args.seconds, args.users))
     except RuntimeError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     finally:
-        stub.kill()
-        stub.wait()
+        stub.stop()
     text = render(runs)
     REPORTS.mkdir(exist_ok=True)
     record = {

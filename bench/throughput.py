@@ -42,7 +42,8 @@ KINDS = {  # what is measured: the bare server, the floor, then each function's 
     "PUT": ("PUT", "/hello/Benchmark", BODY, 204),
 }
 _LISTENING = re.compile(r"Local API listening on (http://\S+)")
-_SERVING = re.compile(r"listening on (http://\S+)")
+SERVING = re.compile(r"listening on (http://\S+)")
+"""What bench.bare_asgi and bench.greeter_stub print once they serve."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,17 @@ class Server:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-        return cls([sys.executable, "-m", "bench.bare_asgi", str(port)], dict(os.environ), _SERVING)
+        return cls([sys.executable, "-m", "bench.bare_asgi", str(port)], dict(os.environ), SERVING)
+
+    @classmethod
+    def greeter_stub(cls) -> Server:
+        """`python -m bench.greeter_stub` on a free port: answers the load test's workload right, and fast."""
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT / "src"), str(PROJECT_ROOT)])}
+        return cls([sys.executable, "-m", "bench.greeter_stub", "0"], env, SERVING)
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
 
     def _drain(self) -> None:
         self.output.extend(self._lines)

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.loadgen import GOAL, Run, efficiency_ratios, render, round_ratios, start_stub, steady_rate
+from bench.loadgen import GOAL, Run, efficiency_ratios, render, round_ratios, steady_rate
+from bench.throughput import Server
 from loadtest import report
 from loadtest.workload import check_greeting
 from tests.tooling.loadtest.test_locust_runs import PREFIX, run_loadtest
@@ -53,10 +54,9 @@ def test_the_report_says_whether_the_goal_is_met() -> None:
 
 @pytest.fixture(scope="module")
 def stub() -> Iterator[str]:
-    process, url = start_stub()
-    yield url
-    process.kill()
-    process.wait()
+    server = Server.greeter_stub()
+    yield server.url
+    server.stop()
 
 
 def call(method: str, url: str, body: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
