@@ -135,25 +135,36 @@ def test_the_build_runs_the_preflight_for_both_environments_before_anything_is_b
         assert written < index_of(buildspec, rf"^make preflight ENV={environment}$") < built
 
 
+def assert_decided(
+    statements: list[dict[str, Any]], granted: list[tuple[str, str]], refused: list[tuple[str, str]]
+) -> None:
+    """Each (action, resource) of `granted` allowed by the statements, as IAM would decide, and none of `refused`."""
+    for action, resource in granted:
+        assert allowed(statements, Request(action, resource)), ("refused", action, resource)
+    for action, resource in refused:
+        assert not allowed(statements, Request(action, resource)), ("granted", action, resource)
+
+
 def test_the_build_role_may_make_the_preflights_calls_and_no_more(pipeline_template: dict[str, Any]) -> None:
     """The calls deploy/preflight.py makes, on the two stacks and their functions only."""
     deployment = deployed_pipeline(pipeline_template)
     statements = role_statements(deployment, "BuildRole")
     account = "arn:aws:cloudformation:eu-west-1:123456789012"
     functions = "arn:aws:lambda:eu-west-1:123456789012:function"
-    for action, resource in [
-        ("lambda:GetAccountSettings", "*"),
-        ("cloudformation:DescribeStackResources", f"{account}:stack/birthday-greeter-staging/0f1e"),
-        ("cloudformation:DescribeStackResources", f"{account}:stack/birthday-greeter-prod/0f1e"),
-        ("lambda:GetFunctionConcurrency", f"{functions}:birthday-greeter-prod-GetGreetingFunction-AbCdEf123456"),
-    ]:
-        assert allowed(statements, Request(action, resource)), (action, resource)
-    for action, resource in [
-        ("cloudformation:DescribeStackResources", f"{account}:stack/another-stack/0f1e"),
-        ("lambda:GetFunctionConcurrency", f"{functions}:another-function"),
-        ("lambda:PutFunctionConcurrency", f"{functions}:birthday-greeter-prod-GetGreetingFunction-AbCdEf123456"),
-    ]:
-        assert not allowed(statements, Request(action, resource)), (action, resource)
+    assert_decided(
+        statements,
+        granted=[
+            ("lambda:GetAccountSettings", "*"),
+            ("cloudformation:DescribeStackResources", f"{account}:stack/birthday-greeter-staging/0f1e"),
+            ("cloudformation:DescribeStackResources", f"{account}:stack/birthday-greeter-prod/0f1e"),
+            ("lambda:GetFunctionConcurrency", f"{functions}:birthday-greeter-prod-GetGreetingFunction-AbCdEf123456"),
+        ],
+        refused=[
+            ("cloudformation:DescribeStackResources", f"{account}:stack/another-stack/0f1e"),
+            ("lambda:GetFunctionConcurrency", f"{functions}:another-function"),
+            ("lambda:PutFunctionConcurrency", f"{functions}:birthday-greeter-prod-GetGreetingFunction-AbCdEf123456"),
+        ],
+    )
 
 
 def test_the_end_to_end_role_reads_the_two_stacks_and_the_source_and_writes_only_its_logs_and_report(
@@ -163,17 +174,18 @@ def test_the_end_to_end_role_reads_the_two_stacks_and_the_source_and_writes_only
     stacks = "arn:aws:cloudformation:eu-west-1:123456789012:stack"
     reports = "arn:aws:codebuild:eu-west-1:123456789012:report-group"
     bucket = "arn:aws:s3:::birthday-greeter-pipeline-artifactbucket-1a2b3c4d"
-    for action, resource in [
-        ("cloudformation:DescribeStacks", f"{stacks}/birthday-greeter-staging/0f1e"),
-        ("cloudformation:DescribeStacks", f"{stacks}/birthday-greeter-prod/0f1e"),
-        ("s3:GetObject", f"{bucket}/birthday-greeter/SourceOutp/abc.zip"),
-        ("codebuild:BatchPutTestCases", f"{reports}/birthday-greeter-e2e-e2e"),
-    ]:
-        assert allowed(statements, Request(action, resource)), (action, resource)
-    for action, resource in [
-        ("cloudformation:DescribeStacks", f"{stacks}/another-stack/0f1e"),
-        ("s3:PutObject", f"{bucket}/packages/x.zip"),
-        ("codebuild:BatchPutTestCases", f"{reports}/birthday-greeter-build-pytest"),
-        ("lambda:InvokeFunction", "*"),
-    ]:
-        assert not allowed(statements, Request(action, resource)), (action, resource)
+    assert_decided(
+        statements,
+        granted=[
+            ("cloudformation:DescribeStacks", f"{stacks}/birthday-greeter-staging/0f1e"),
+            ("cloudformation:DescribeStacks", f"{stacks}/birthday-greeter-prod/0f1e"),
+            ("s3:GetObject", f"{bucket}/birthday-greeter/SourceOutp/abc.zip"),
+            ("codebuild:BatchPutTestCases", f"{reports}/birthday-greeter-e2e-e2e"),
+        ],
+        refused=[
+            ("cloudformation:DescribeStacks", f"{stacks}/another-stack/0f1e"),
+            ("s3:PutObject", f"{bucket}/packages/x.zip"),
+            ("codebuild:BatchPutTestCases", f"{reports}/birthday-greeter-build-pytest"),
+            ("lambda:InvokeFunction", "*"),
+        ],
+    )
