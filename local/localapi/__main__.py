@@ -157,8 +157,8 @@ def _named(option: str, value: object) -> str:
 
 def _check_knobs(args: argparse.Namespace) -> dict[str, Any]:
     """Every knob's value made usable, or _CannotStartError naming its make variable; the --env-vars document."""
+    known = sorted(set(MAKE_VARIABLES.values()))
     for name in args.make_variables.split():
-        known = sorted(set(MAKE_VARIABLES.values()))
         meant = difflib.get_close_matches(name.upper(), known, n=1, cutoff=0.75)  # make's names are case-sensitive
         if name not in known and meant:
             raise _CannotStartError(
